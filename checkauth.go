@@ -1,0 +1,51 @@
+package mcpoauth
+
+import (
+	"context"
+	"net/http"
+)
+
+// probe sends an unauthenticated GET and reads only its status and headers:
+// the body is closed unread, since a GET on an MCP endpoint may open an
+// endless SSE stream.
+func (h httpClient) probe(ctx context.Context, url string, header http.Header) (int, http.Header, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, wrapError(CodeInvalidConfig, err, "cannot build a request for %q: %v", url, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := h.roundTrip(ctx, req, "request")
+	if err != nil {
+		return 0, nil, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header, nil
+}
+
+// CheckIfAuthRequired reports whether the MCP server at mcpURL wants
+// authorization: true on 401 or 403 or a Bearer challenge, false on any
+// other answer. A request that gets no answer is a network_error (a CORS
+// block looks the same in a browser, so the engine does not guess), unlike
+// FastMCP, which assumes true.
+func CheckIfAuthRequired(ctx context.Context, rt http.RoundTripper, mcpURL string, header http.Header) (bool, error) {
+	u, err := parseSecureURL("mcpUrl", mcpURL)
+	if err != nil {
+		return false, err
+	}
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	status, h, err := httpClient{rt: rt, timeout: defaultRequestTimeout}.probe(ctx, u.String(), header)
+	if err != nil {
+		return false, err
+	}
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		return true, nil
+	}
+	_, bearer := BearerChallengeFrom(h)
+	return bearer, nil
+}

@@ -1,0 +1,204 @@
+package mcpoauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+)
+
+// Client identity, in the MCP spec's order ("Client Registration
+// Approaches"): a pre-registered client id, then a Client ID Metadata
+// Document (CIMD) URL when the server supports it, then RFC 7591 Dynamic
+// Client Registration. Registrations are stored per issuer and never used
+// with another authorization server.
+
+const (
+	sourceStatic     = "static"
+	sourceCIMD       = "metadata_document"
+	sourceRegistered = "registered"
+
+	authNone   = "none"
+	authPost   = "client_secret_post"
+	authBasic  = "client_secret_basic"
+	appWeb     = "web"
+	appNative  = "native"
+	defaultApp = "mcp-oauth-wasm"
+)
+
+// clientIdentity returns the client to use with the authorization server.
+// reused reports a registration read from storage, which may be stale.
+func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, scope string) (ci *ClientInfo, reused bool, err error) {
+	if c.cfg.ClientID != "" {
+		return &ClientInfo{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, Issuer: as.Issuer, Source: sourceStatic}, false, nil
+	}
+	if c.cfg.ClientMetadataURL != "" && as.ClientIDMetadataDocumentSupported {
+		return &ClientInfo{ClientID: c.cfg.ClientMetadataURL, Issuer: as.Issuer, Source: sourceCIMD, TokenEndpointAuthMethod: authNone}, false, nil
+	}
+	if cached, err := c.storedRegistration(ctx, as.Issuer); err != nil || cached != nil {
+		return cached, cached != nil, err
+	}
+	ci, err = c.register(ctx, as, scope)
+	return ci, false, err
+}
+
+// storedRegistration returns the cached registration for issuer if it is
+// still usable with this client's redirect URI and its secret has not
+// expired.
+func (c *Client) storedRegistration(ctx context.Context, issuer string) (*ClientInfo, error) {
+	var ci ClientInfo
+	ok, err := c.records.load(ctx, c.records.clientKey(issuer), &ci)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if ci.Issuer != issuer || !slices.Contains(ci.RedirectURIs, c.cfg.RedirectURI) {
+		return nil, nil
+	}
+	if ci.ClientSecretExpiresAt != 0 && ci.ClientSecretExpiresAt <= c.now().Unix() {
+		return nil, nil
+	}
+	return &ci, nil
+}
+
+// forgetRegistration drops the cached registration for issuer.
+func (c *Client) forgetRegistration(ctx context.Context, issuer string) error {
+	return c.records.remove(ctx, c.records.clientKey(issuer))
+}
+
+// applicationType follows MCP 2026-07-28 (SEP-837): "native" for apps
+// served from a loopback host (their redirect URI is loopback), else "web".
+func applicationType(redirectURI string) string {
+	if u, err := url.Parse(redirectURI); err == nil && isLoopbackHost(u.Hostname()) {
+		return appNative
+	}
+	return appWeb
+}
+
+// registrationRequest builds the RFC 7591 §2 client metadata. Values in
+// AdditionalClientMetadata win over the defaults.
+func (c *Client) registrationRequest(scope string) map[string]any {
+	name := c.cfg.ClientName
+	if name == "" {
+		name = defaultApp
+	}
+	body := map[string]any{
+		"client_name":                name,
+		"redirect_uris":              []string{c.cfg.RedirectURI},
+		"grant_types":                []string{"authorization_code", "refresh_token"},
+		"response_types":             []string{"code"},
+		"token_endpoint_auth_method": authNone,
+		"application_type":           applicationType(c.cfg.RedirectURI),
+	}
+	if scope != "" {
+		body["scope"] = scope
+	}
+	for k, v := range c.cfg.AdditionalClientMetadata {
+		body[k] = v
+	}
+	return body
+}
+
+// registrationResponse is the RFC 7591 §3.2.1 answer.
+type registrationResponse struct {
+	ClientID                string   `json:"client_id"`
+	ClientSecret            string   `json:"client_secret"`
+	ClientSecretExpiresAt   int64    `json:"client_secret_expires_at"`
+	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
+	RedirectURIs            []string `json:"redirect_uris"`
+}
+
+// register performs Dynamic Client Registration and stores the result under
+// the issuer.
+func (c *Client) register(ctx context.Context, as *AuthServerMetadata, scope string) (*ClientInfo, error) {
+	if as.RegistrationEndpoint == "" {
+		return nil, newError(CodeRegistrationUnsupported,
+			"authorization server %s offers no dynamic client registration and no client ID metadata documents; configure a pre-registered clientId (or a clientMetadataUrl if the server supports them)", as.Issuer)
+	}
+	c.progress(Progress{Step: StepRegistration, MCPURL: c.mcpKey, Issuer: as.Issuer})
+	req := c.registrationRequest(scope)
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, wrapError(CodeInvalidConfig, err, "additionalClientMetadata cannot be encoded as JSON: %v", err)
+	}
+	r, err := c.http.postJSON(ctx, as.RegistrationEndpoint, body, "client registration request")
+	if err != nil {
+		return nil, err
+	}
+	if r.status != http.StatusCreated && r.status != http.StatusOK {
+		oe := r.oauthError()
+		return nil, &Error{Code: CodeRegistrationFailed, Status: r.status, OAuthError: oe.Error, OAuthErrorDescription: oe.ErrorDescription,
+			Message: fmt.Sprintf("client registration at %s was refused (HTTP %d)", as.RegistrationEndpoint, r.status)}
+	}
+	var rr registrationResponse
+	if err := r.decodeJSONObject(&rr); err != nil {
+		return nil, wrapError(CodeRegistrationFailed, err, "client registration answer is unusable: %v", err)
+	}
+	if rr.ClientID == "" {
+		return nil, newError(CodeRegistrationFailed, "client registration at %s returned no client_id", as.RegistrationEndpoint)
+	}
+	method := rr.TokenEndpointAuthMethod
+	if method == "" {
+		method, _ = req["token_endpoint_auth_method"].(string)
+	}
+	redirects := rr.RedirectURIs
+	if len(redirects) == 0 {
+		redirects = []string{c.cfg.RedirectURI}
+	}
+	ci := &ClientInfo{
+		ClientID: rr.ClientID, ClientSecret: rr.ClientSecret, ClientSecretExpiresAt: rr.ClientSecretExpiresAt,
+		TokenEndpointAuthMethod: method, RedirectURIs: redirects, Issuer: as.Issuer, Source: sourceRegistered,
+	}
+	if err := c.records.save(ctx, c.records.clientKey(as.Issuer), ci); err != nil {
+		return nil, err
+	}
+	return ci, nil
+}
+
+// tokenEndpointAuthMethod picks how the client authenticates at the token
+// endpoint: what its registration says, else for a client with a secret
+// what the server advertises, preferring client_secret_basic, the RFC 8414
+// default when the server advertises nothing.
+func tokenEndpointAuthMethod(ci *ClientInfo, as *AuthServerMetadata) string {
+	switch ci.TokenEndpointAuthMethod {
+	case authNone, authPost, authBasic:
+		if ci.ClientSecret != "" || ci.TokenEndpointAuthMethod == authNone {
+			return ci.TokenEndpointAuthMethod
+		}
+	}
+	if ci.ClientSecret == "" {
+		return authNone
+	}
+	supported := as.TokenEndpointAuthMethodsSupported
+	switch {
+	case len(supported) == 0, slices.Contains(supported, authBasic):
+		return authBasic
+	case slices.Contains(supported, authPost):
+		return authPost
+	}
+	return authBasic
+}
+
+// registrationIsStale asks the token endpoint whether it still knows a
+// reused client, before the user is sent to an authorization page that
+// would show an error and never come back. The request redeems a code that
+// cannot exist: a server that knows the client answers invalid_grant, one
+// that forgot it answers invalid_client. Anything else counts as known.
+func (c *Client) registrationIsStale(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo) (bool, error) {
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {"mcp-oauth-registration-check-" + randomToken()},
+		"redirect_uri":  {c.cfg.RedirectURI},
+		"code_verifier": {randomToken() + randomToken()},
+	}
+	r, err := c.tokenEndpointRequest(ctx, as, ci, form, "client check request")
+	if err != nil {
+		if CodeOf(err) == CodeTimeout || CodeOf(err) == CodeAborted {
+			return false, err
+		}
+		return false, nil
+	}
+	oe := r.oauthError()
+	return r.status >= 400 && (oe.Error == "invalid_client" || oe.Error == "unauthorized_client"), nil
+}

@@ -1,0 +1,154 @@
+package mcpoauth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Every request the engine makes goes through an injected
+// http.RoundTripper (fetch in the browser), never http.Client: linking
+// net/http's client costs ~0.85 MB of brotli'd wasm, and a RoundTripper
+// does not follow redirects, which is what we want for metadata.
+
+// maxResponseBytes bounds every body the engine reads: metadata, a
+// registration and a token response are a few KB.
+const maxResponseBytes = 1 << 20
+
+// defaultRequestTimeout bounds one request, body included, so a server
+// that never finishes its answer gives a timeout, not a hang.
+const defaultRequestTimeout = 30 * time.Second
+
+type httpClient struct {
+	rt      http.RoundTripper
+	timeout time.Duration
+}
+
+// response is a fully read, bounded HTTP response.
+type response struct {
+	url    string
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send performs req and reads at most maxResponseBytes of its body. what
+// names the request in error messages ("token request").
+func (h httpClient) send(ctx context.Context, req *http.Request, what string) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, h.timeout)
+	defer cancel()
+	resp, err := h.roundTrip(ctx, req, what)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextError(ctx, fmt.Sprintf("the %s to %s to finish", what, req.URL.Redacted()))
+		}
+		return nil, wrapError(CodeNetworkError, err, "reading the %s response from %s failed: %v", what, req.URL.Redacted(), err)
+	}
+	if len(body) > maxResponseBytes {
+		return nil, &Error{Code: CodeMetadataInvalid, Status: resp.StatusCode,
+			Message: fmt.Sprintf("the %s response from %s is larger than %d bytes; refusing to read it", what, req.URL.Redacted(), maxResponseBytes)}
+	}
+	return &response{url: req.URL.String(), status: resp.StatusCode, header: resp.Header, body: body}, nil
+}
+
+// roundTrip sends req with ctx and maps transport failures to network_error
+// (naming the URL and the likely CORS cause), timeout or aborted. The
+// caller closes the body.
+func (h httpClient) roundTrip(ctx context.Context, req *http.Request, what string) (*http.Response, error) {
+	resp, err := h.rt.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextError(ctx, fmt.Sprintf("the %s to %s", what, req.URL.Redacted()))
+		}
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, wrapError(CodeNetworkError, err,
+			"the %s to %s failed before any answer came back (%v); in a browser this usually means the server does not allow requests from this page's origin (CORS), or it is unreachable",
+			what, req.URL.Redacted(), err)
+	}
+	return resp, nil
+}
+
+// get sends a GET that asks for JSON. It sends no custom headers beyond
+// Accept, so in a browser it is a CORS "simple request" with no preflight.
+func (h httpClient) get(ctx context.Context, url, what string) (*response, error) {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return nil, wrapError(CodeInvalidConfig, err, "cannot build the %s for %q: %v", what, url, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	return h.send(ctx, req, what)
+}
+
+// postForm sends an application/x-www-form-urlencoded POST, a CORS simple
+// request unless extra headers (HTTP Basic) are added by the caller.
+func (h httpClient) postForm(ctx context.Context, url string, form string, header http.Header, what string) (*response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(form))
+	if err != nil {
+		return nil, wrapError(CodeInvalidConfig, err, "cannot build the %s for %q: %v", what, url, err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	return h.send(ctx, req, what)
+}
+
+// postJSON sends a JSON POST (RFC 7591 registration).
+func (h httpClient) postJSON(ctx context.Context, url string, body []byte, what string) (*response, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		return nil, wrapError(CodeInvalidConfig, err, "cannot build the %s for %q: %v", what, url, err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return h.send(ctx, req, what)
+}
+
+// decodeJSONObject decodes r's body into v after checking that the server
+// said it is JSON. The error names the URL and what came instead (an HTML
+// error page is the usual surprise).
+func (r *response) decodeJSONObject(v any) error {
+	if ct := r.header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || !(mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return fmt.Errorf("%s answered with Content-Type %q, not JSON", r.url, ct)
+		}
+	}
+	body := strings.TrimSpace(string(r.body))
+	if !strings.HasPrefix(body, "{") {
+		return fmt.Errorf("%s did not answer with a JSON object", r.url)
+	}
+	if err := json.Unmarshal([]byte(body), v); err != nil {
+		return fmt.Errorf("%s answered with malformed JSON: %v", r.url, err)
+	}
+	return nil
+}
+
+// oauthErrorBody is the RFC 6749 §5.2 error response, also used by RFC 7591.
+type oauthErrorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+	ErrorURI         string `json:"error_uri"`
+}
+
+// oauthError decodes an RFC 6749 §5.2 error body if there is one.
+func (r *response) oauthError() oauthErrorBody {
+	var e oauthErrorBody
+	_ = json.Unmarshal(r.body, &e)
+	return e
+}

@@ -1,0 +1,126 @@
+package mcpoauth
+
+import (
+	"net"
+	"net/url"
+	"strings"
+)
+
+// URL rules shared by every step: which URLs may be used, how the MCP
+// server's canonical resource URI is formed, and how a Protected Resource
+// Metadata "resource" is matched against it. One implementation each.
+
+// isLoopbackHost reports whether host (without port) is one of the loopback
+// names the MCP spec lets use plain http: localhost, 127.0.0.1 and ::1.
+func isLoopbackHost(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+// parseSecureURL parses raw as an absolute http(s) URL and enforces the
+// spec's transport rule (MCP authorization, "Communication Security"): https
+// everywhere, except loopback hosts. what names the URL in error messages.
+func parseSecureURL(what, raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, newError(CodeInvalidConfig, "%s is empty", what)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, wrapError(CodeInvalidConfig, err, "%s %q is not a valid URL", what, raw)
+	}
+	if !u.IsAbs() || u.Host == "" {
+		return nil, newError(CodeInvalidConfig, "%s %q is not an absolute URL", what, raw)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return nil, newError(CodeInsecureURL, "%s %q uses http on a non-loopback host; only https is allowed there", what, raw)
+		}
+	default:
+		return nil, newError(CodeInsecureURL, "%s %q has scheme %q; only https (or http on localhost) is allowed", what, raw, u.Scheme)
+	}
+	if u.User != nil {
+		return nil, newError(CodeInsecureURL, "%s %q carries user credentials in the URL", what, raw)
+	}
+	return u, nil
+}
+
+// normalizeOrigin lower-cases scheme and host and drops a default port.
+func normalizeOrigin(u *url.URL) *url.URL {
+	n := *u
+	n.Scheme = strings.ToLower(u.Scheme)
+	host, port := u.Hostname(), u.Port()
+	if (n.Scheme == "https" && port == "443") || (n.Scheme == "http" && port == "80") {
+		port = ""
+	}
+	host = strings.ToLower(host)
+	if port != "" {
+		n.Host = net.JoinHostPort(host, port)
+	} else if strings.Contains(host, ":") {
+		n.Host = "[" + host + "]"
+	} else {
+		n.Host = host
+	}
+	return &n
+}
+
+// origin returns scheme://host[:port] of u, normalized.
+func origin(u *url.URL) string {
+	n := normalizeOrigin(u)
+	return n.Scheme + "://" + n.Host
+}
+
+// sameOrigin reports whether a and b share scheme, host and port.
+func sameOrigin(a, b *url.URL) bool { return origin(a) == origin(b) }
+
+// canonicalResourceURI is the MCP server's canonical URI (RFC 8707 §2, MCP
+// "Canonical Server URI"): lower-case scheme and host, no default port, no
+// fragment, and no lone trailing slash on the root path. A non-root path is
+// kept as given: the server may route on it.
+func canonicalResourceURI(u *url.URL) string {
+	n := normalizeOrigin(u)
+	n.Fragment, n.RawFragment = "", ""
+	if n.Path == "/" && n.RawQuery == "" {
+		n.Path, n.RawPath = "", ""
+	}
+	return n.String()
+}
+
+// resourceMatches reports whether a Protected Resource Metadata "resource"
+// identifies the MCP server at mcp: the same URI, or a path prefix of it on
+// the same origin that ends at a path-segment boundary ("/api" covers
+// "/api/mcp", not "/apix"). Anything else may be a token-phishing setup
+// (RFC 9728 §3.3, MCP "Protected Resource Metadata validation").
+func resourceMatches(resource string, mcp *url.URL) bool {
+	r, err := url.Parse(resource)
+	if err != nil || !r.IsAbs() || r.Fragment != "" || !sameOrigin(r, mcp) {
+		return false
+	}
+	if r.RawQuery != "" && r.RawQuery != mcp.RawQuery {
+		return false
+	}
+	prefix := strings.TrimSuffix(r.EscapedPath(), "/")
+	path := strings.TrimSuffix(mcp.EscapedPath(), "/")
+	return prefix == "" || path == prefix || strings.HasPrefix(path, prefix+"/")
+}
+
+// wellKnownURL builds origin + "/.well-known/" + name + suffix, the form
+// RFC 8414 §3.1 and RFC 9728 §3.1 use: the well-known segment goes between
+// the host and the path.
+func wellKnownURL(base *url.URL, name, suffix string) string {
+	suffix = strings.TrimSuffix(suffix, "/")
+	return origin(base) + "/.well-known/" + name + suffix
+}
+
+// resolveReference resolves a possibly relative URL against base.
+func resolveReference(base *url.URL, ref string) (string, error) {
+	r, err := url.Parse(ref)
+	if err != nil {
+		return "", err
+	}
+	return base.ResolveReference(r).String(), nil
+}
