@@ -104,9 +104,10 @@ type Progress struct {
 	Detail string `json:"detail,omitempty"`
 }
 
-// maxStepUps bounds step-up authorizations for one operation (MCP "Step-Up
-// Authorization Flow": clients should limit retries).
-const maxStepUps = 3
+// maxAuthorizations bounds the authorizations one operation may start, the
+// first (401) included (MCP "Step-Up Authorization Flow": clients should
+// limit retries).
+const maxAuthorizations = 3
 
 // Client runs the MCP authorization flow for one MCP server.
 type Client struct {
@@ -469,10 +470,20 @@ func (c *Client) usableTokens(ctx context.Context) (*Tokens, error) {
 	return t, nil
 }
 
-// fresh reports whether the access token is valid for at least RefreshSkew.
-// Tokens without an expiry are fresh until the server says otherwise (401).
+// fresh reports whether the access token stays valid for at least the
+// refresh skew: RefreshSkew, capped at half the token's lifetime so that a
+// token shorter-lived than the skew is not refreshed on every use. Tokens
+// without an expiry are fresh until the server says otherwise (401).
+// web/mcp-oauth.js mirrors this rule on its fast path.
 func (c *Client) fresh(t *Tokens) bool {
-	return t.ExpiresAt == 0 || c.now().Add(c.cfg.RefreshSkew).Unix() < t.ExpiresAt
+	if t.ExpiresAt == 0 {
+		return true
+	}
+	skew := int64(c.cfg.RefreshSkew.Seconds())
+	if t.IssuedAt > 0 && t.IssuedAt < t.ExpiresAt {
+		skew = min(skew, (t.ExpiresAt-t.IssuedAt)/2)
+	}
+	return c.now().Unix()+skew < t.ExpiresAt
 }
 
 // refresh refreshes under the Locker, re-reading storage once the lock is
@@ -527,18 +538,19 @@ func (c *Client) refresh(ctx context.Context, rejected string) (*Tokens, error) 
 
 // Operation tracks the retries of one request through HandleResponse.
 type Operation struct {
-	SentToken  string // access token the request carried, if any
-	Refreshed  bool
-	Authorized bool
-	StepUps    int
+	SentToken      string // access token the request carried, if any
+	Refreshed      bool   // a 401 was answered with a refresh
+	Authorized     bool   // a 401 was answered with an authorization
+	Authorizations int    // authorizations started, step-ups included
 }
 
 // HandleResponse decides what to do about an MCP server's 401 or 403:
 // retry reports that new tokens are stored and the request should be sent
 // again. A 401 is answered by a refresh (if the request carried a token
 // that can be refreshed), else by an authorization; a 403 with
-// error="insufficient_scope" by a step-up authorization, at most
-// maxStepUps times per operation.
+// error="insufficient_scope" by a step-up authorization, unless the token
+// already holds every challenged scope (asking again cannot help). An
+// operation starts at most maxAuthorizations authorizations.
 func (c *Client) HandleResponse(ctx context.Context, status int, header http.Header, op *Operation) (retry bool, err error) {
 	switch status {
 	case http.StatusUnauthorized:
@@ -553,10 +565,11 @@ func (c *Client) HandleResponse(ctx context.Context, status int, header http.Hea
 				return false, err
 			}
 		}
-		if op.Authorized {
+		if op.Authorized || op.Authorizations >= maxAuthorizations {
 			return false, nil
 		}
 		op.Authorized = true
+		op.Authorizations++
 		if _, err := c.Authorize(ctx, AuthorizeOptions{Challenge: &ch}); err != nil {
 			return false, err
 		}
@@ -566,11 +579,17 @@ func (c *Client) HandleResponse(ctx context.Context, status int, header http.Hea
 		if !ok || ch.Error != "insufficient_scope" {
 			return false, nil
 		}
-		if op.StepUps >= maxStepUps {
-			return false, &Error{Code: CodeInsufficientScope, OAuthError: ch.Error, OAuthErrorDescription: ch.ErrorDescription, Status: status,
-				Message: fmt.Sprintf("%s still answers insufficient_scope (wants %q) after %d step-up authorizations", c.mcpKey, ch.Scope, maxStepUps)}
+		insufficient := func(why string) error {
+			return &Error{Code: CodeInsufficientScope, OAuthError: ch.Error, OAuthErrorDescription: ch.ErrorDescription, Status: status,
+				Message: fmt.Sprintf("%s answers insufficient_scope (it wants %q) %s", c.mcpKey, ch.Scope, why)}
 		}
-		op.StepUps++
+		if t, _ := c.loadTokens(ctx); t != nil && op.SentToken == t.AccessToken && ch.Scope != "" && unionScopes(t.Scope, ch.Scope) == unionScopes(t.Scope) {
+			return false, insufficient("although the token already holds those scopes; authorizing again cannot help")
+		}
+		if op.Authorizations >= maxAuthorizations {
+			return false, insufficient(fmt.Sprintf("after %d authorizations for this request", maxAuthorizations))
+		}
+		op.Authorizations++
 		if _, err := c.Authorize(ctx, AuthorizeOptions{Challenge: &ch, StepUp: true}); err != nil {
 			return false, err
 		}

@@ -64,7 +64,16 @@ type AuthServerMetadata struct {
 // must be identical (RFC 8414 §3.3; no normalization), the endpoints an
 // MCP client uses must be present and acceptable URLs, and the server must
 // offer the authorization code flow.
-func (m *AuthServerMetadata) validate(issuer, from string) error {
+//
+// legacy relaxes the issuer rule for the 2025-03-26 fallback only: there
+// the MCP server is its own authorization server and the client has no
+// issuer to compare with, just the server's origin (2025-03-26 servers
+// publish issuers such as https://host/oauth at https://host's well-known
+// URL). A document naming an issuer on another origin is still refused.
+func (m *AuthServerMetadata) validate(issuer, from string, legacy bool) error {
+	if legacy && m.Issuer != issuer && sameEndpointOrigin(m.Issuer, issuer) {
+		issuer = m.Issuer
+	}
 	if m.Issuer != issuer {
 		return &Error{Code: CodeIssuerMismatch, Message: fmt.Sprintf(
 			"authorization server metadata at %s says its issuer is %q, not %q; a document for another issuer is never used", from, m.Issuer, issuer)}
@@ -203,7 +212,7 @@ func (c *Client) fetchPRM(ctx context.Context, fromChallenge string) (*Protected
 // fetchAuthServerMetadata tries the issuer's metadata URLs in order; the
 // first document that validates wins. found is false when every URL
 // answered 4xx (the server has no metadata).
-func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string) (m *AuthServerMetadata, found bool, err error) {
+func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string, legacy bool) (m *AuthServerMetadata, found bool, err error) {
 	iu, err := parseSecureURL("authorization server issuer", issuer)
 	if err != nil {
 		return nil, false, err
@@ -233,7 +242,7 @@ func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string) (m 
 			tried.add(u, err.Error())
 			continue
 		}
-		if err := doc.validate(issuer, u); err != nil {
+		if err := doc.validate(issuer, u, legacy); err != nil {
 			if CodeOf(err) == CodeIssuerMismatch {
 				mismatch = err
 			} else {
@@ -365,10 +374,10 @@ func (c *Client) authServerMetadata(ctx context.Context, issuer string, legacy b
 	if err != nil {
 		return nil, err
 	}
-	if ok && rec.Metadata.Issuer == issuer && now-rec.FetchedAt < int64(c.cfg.DiscoveryTTL.Seconds()) {
+	if ok && now-rec.FetchedAt < int64(c.cfg.DiscoveryTTL.Seconds()) {
 		return rec.Metadata, nil
 	}
-	m, found, err := c.fetchAuthServerMetadata(ctx, issuer)
+	m, found, err := c.fetchAuthServerMetadata(ctx, issuer, legacy)
 	if err != nil {
 		return nil, err
 	}

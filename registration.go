@@ -182,15 +182,16 @@ func tokenEndpointAuthMethod(ci *ClientInfo, as *AuthServerMetadata) string {
 
 // registrationIsStale asks the token endpoint whether it still knows a
 // reused client, before the user is sent to an authorization page that
-// would show an error and never come back. The request redeems a code that
-// cannot exist: a server that knows the client answers invalid_grant, one
-// that forgot it answers invalid_client. Anything else counts as known.
+// would show an error and never come back (a browser cannot pre-flight the
+// authorization endpoint as FastMCP does: it allows no CORS). The request
+// uses a refresh token that cannot exist: a server that knows the client
+// answers invalid_grant, one that forgot it answers invalid_client (RFC
+// 6749 §5.2). Anything else counts as known. A refresh grant, unlike a
+// fake code, touches no PKCE state on the server.
 func (c *Client) registrationIsStale(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo) (bool, error) {
 	form := url.Values{
-		"grant_type":    {"authorization_code"},
-		"code":          {"mcp-oauth-registration-check-" + randomToken()},
-		"redirect_uri":  {c.cfg.RedirectURI},
-		"code_verifier": {randomToken() + randomToken()},
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {"mcp-oauth-registration-check-" + randomToken()},
 	}
 	r, err := c.tokenEndpointRequest(ctx, as, ci, form, "client check request")
 	if err != nil {

@@ -75,6 +75,9 @@ type Tokens struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope,omitempty"`
 	ExpiresAt    int64  `json:"expires_at,omitempty"`
+	// IssuedAt is when the tokens were received; with ExpiresAt it gives
+	// the lifetime, which bounds how early a refresh happens.
+	IssuedAt int64 `json:"issued_at,omitempty"`
 	// Issuer is the authorization server that issued the tokens; they are
 	// never sent once discovery names another one.
 	Issuer string `json:"issuer"`

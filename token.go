@@ -62,7 +62,7 @@ type tokenResponse struct {
 	AccessToken  string    `json:"access_token"`
 	TokenType    string    `json:"token_type"`
 	RefreshToken string    `json:"refresh_token"`
-	Scope        string    `json:"scope"`
+	Scope        *string   `json:"scope"` // absent: as requested (RFC 6749 §5.1)
 	ExpiresIn    expiresIn `json:"expires_in"`
 	Error        string    `json:"error"`
 }
@@ -115,17 +115,18 @@ func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientI
 		AccessToken:    tr.AccessToken,
 		TokenType:      "Bearer",
 		RefreshToken:   tr.RefreshToken,
-		Scope:          tr.Scope,
+		Scope:          requestedScope,
 		Issuer:         as.Issuer,
 		Resource:       resource,
 		ClientID:       ci.ClientID,
 		RequestedScope: requestedScope,
 	}
-	if t.Scope == "" {
-		t.Scope = requestedScope
+	if tr.Scope != nil {
+		t.Scope = *tr.Scope
 	}
+	t.IssuedAt = c.now().Unix()
 	if tr.ExpiresIn > 0 {
-		t.ExpiresAt = c.now().Unix() + int64(tr.ExpiresIn)
+		t.ExpiresAt = t.IssuedAt + int64(tr.ExpiresIn)
 	}
 	if t.RefreshToken == "" && prev != nil {
 		t.RefreshToken = prev.RefreshToken // RFC 6749 §6: the old one stays valid

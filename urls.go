@@ -31,17 +31,18 @@ func parseSecureURL(what, raw string) (*url.URL, error) {
 	if err != nil {
 		return nil, wrapError(CodeInvalidConfig, err, "%s %q is not a valid URL", what, raw)
 	}
-	if !u.IsAbs() || u.Host == "" {
-		return nil, newError(CodeInvalidConfig, "%s %q is not an absolute URL", what, raw)
-	}
 	switch strings.ToLower(u.Scheme) {
-	case "https":
-	case "http":
-		if !isLoopbackHost(u.Hostname()) {
-			return nil, newError(CodeInsecureURL, "%s %q uses http on a non-loopback host; only https is allowed there", what, raw)
-		}
+	case "https", "http":
+	case "":
+		return nil, newError(CodeInvalidConfig, "%s %q is not an absolute URL", what, raw)
 	default:
 		return nil, newError(CodeInsecureURL, "%s %q has scheme %q; only https (or http on localhost) is allowed", what, raw, u.Scheme)
+	}
+	if u.Host == "" {
+		return nil, newError(CodeInvalidConfig, "%s %q has no host", what, raw)
+	}
+	if strings.EqualFold(u.Scheme, "http") && !isLoopbackHost(u.Hostname()) {
+		return nil, newError(CodeInsecureURL, "%s %q uses http on a non-loopback host; only https is allowed there", what, raw)
 	}
 	if u.User != nil {
 		return nil, newError(CodeInsecureURL, "%s %q carries user credentials in the URL", what, raw)

@@ -1,0 +1,172 @@
+package mcpoauth_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	mcpoauth "github.com/mcp-oauth-wasm/mcp-oauth-wasm"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
+)
+
+// Rule §4.1: resource_metadata from the challenge is used, and nothing else
+// is requested for PRM.
+func TestDiscoveryUsesResourceMetadataFromChallenge(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{PRM: "header"})
+	c, _ := newClient(t, s, nil)
+	mustCall(t, c, s.MCPURL(), "ping")
+	if !hasPath(s, "/custom/prm") {
+		t.Fatalf("the challenge's resource_metadata was not fetched: %v", s.Paths())
+	}
+	for _, p := range s.Paths() {
+		if strings.Contains(p, "oauth-protected-resource") {
+			t.Fatalf("well-known PRM requested although the challenge named one: %v", s.Paths())
+		}
+	}
+}
+
+// Rule §4.1: without the header, the path-suffixed well-known URL, then the
+// root one; nothing else.
+func TestDiscoveryTriesPathThenRootPRM(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{PRM: "root"})
+	c, _ := newClient(t, s, nil)
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var prm []string
+	for _, p := range s.Paths() {
+		if strings.Contains(p, "oauth-protected-resource") {
+			prm = append(prm, p)
+		}
+	}
+	want := []string{"GET /.well-known/oauth-protected-resource/mcp", "GET /.well-known/oauth-protected-resource"}
+	if !slices.Equal(prm, want) {
+		t.Fatalf("PRM requests = %v, want %v", prm, want)
+	}
+}
+
+// Rule §4.1: a 2025-03-26 server (no PRM) is its own authorization server:
+// its metadata when it has some, else /authorize, /token, /register; the
+// canonical MCP URL is the resource.
+func TestLegacyFallback(t *testing.T) {
+	for _, md := range []string{"oauth", "none"} {
+		t.Run("metadata="+md, func(t *testing.T) {
+			s := newServer(t, mcpoauthtest.Options{PRM: "none", Metadata: md})
+			c, ua := newClient(t, s, nil)
+			mustCall(t, c, s.MCPURL(), "ping")
+			if got := ua.lastAuthParams(t).Get("resource"); got != s.MCPURL() {
+				t.Fatalf("resource = %q, want %q", got, s.MCPURL())
+			}
+			if !hasPath(s, "/register") || !hasPath(s, "/token") {
+				t.Fatalf("default endpoints not used: %v", s.Paths())
+			}
+		})
+	}
+}
+
+// Rule §4.2: a PRM naming another resource is refused before any
+// authorization request; a same-origin path prefix is accepted.
+func TestPRMResourceMustIdentifyServer(t *testing.T) {
+	for _, tc := range []struct {
+		resource string
+		ok       bool
+	}{
+		{"https://evil.example/mcp", false},
+		{"{origin}/mc", false},    // not a segment prefix of /mcp
+		{"{origin}/mcp/x", false}, // longer than the MCP path
+		{"{origin}", true},
+		{"{origin}/", true},
+		{"{origin}/mcp", true},
+	} {
+		t.Run(tc.resource, func(t *testing.T) {
+			s := newServer(t, mcpoauthtest.Options{})
+			s.Opts.PRMResource = strings.ReplaceAll(tc.resource, "{origin}", s.URL)
+			c, _ := newClient(t, s, nil)
+			_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
+			if tc.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantCode(t, err, mcpoauth.CodeMetadataInvalid)
+			if hasPath(s, "/authorize") || hasPath(s, "/register") || hasPath(s, "/.well-known/oauth-authorization-server") {
+				t.Fatalf("requests went on after a mismatched resource: %v", s.Paths())
+			}
+		})
+	}
+}
+
+// Rule §4.3: metadata URLs in the spec's order for an issuer with a path,
+// first success wins.
+func TestAuthServerMetadataOrderWithIssuerPath(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{IssuerPath: "/t", Metadata: "openid-suffix"})
+	c, _ := newClient(t, s, nil)
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range s.Paths() {
+		if strings.Contains(p, "openid-configuration") || strings.Contains(p, "oauth-authorization-server") {
+			got = append(got, p)
+		}
+	}
+	want := []string{
+		"GET /.well-known/oauth-authorization-server/t",
+		"GET /.well-known/openid-configuration/t",
+		"GET /t/.well-known/openid-configuration",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("metadata requests = %v, want %v", got, want)
+	}
+}
+
+func TestAuthServerMetadataOrderRootIssuer(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{Metadata: "openid"})
+	c, _ := newClient(t, s, nil)
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countPaths(s, "/.well-known/oauth-authorization-server"); n != 1 {
+		t.Fatalf("oauth-authorization-server requested %d times, want 1: %v", n, s.Paths())
+	}
+	if !hasPath(s, "/.well-known/openid-configuration") {
+		t.Fatalf("openid-configuration not tried: %v", s.Paths())
+	}
+}
+
+// Rule §4.3: the document's issuer must equal the issuer exactly.
+func TestAuthServerMetadataIssuerMismatch(t *testing.T) {
+	for _, bad := range []string{"{issuer}/", "https://evil.example", "{ISSUER}"} {
+		t.Run(bad, func(t *testing.T) {
+			s := newServer(t, mcpoauthtest.Options{})
+			s.Opts.MetadataIssuer = strings.NewReplacer("{issuer}", s.Issuer(), "{ISSUER}", strings.ToUpper(s.Issuer())).Replace(bad)
+			c, _ := newClient(t, s, nil)
+			_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
+			wantCode(t, err, mcpoauth.CodeIssuerMismatch)
+			if hasPath(s, "/register") || hasPath(s, "/authorize") {
+				t.Fatalf("used a mismatched document: %v", s.Paths())
+			}
+		})
+	}
+}
+
+// Discovery and registration results are cached per issuer: a second MCP
+// server on the same authorization server skips metadata and registration.
+func TestSecondServerReusesIssuerCache(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{})
+	store := mcpoauth.NewMemoryStore()
+	c1, _ := newClient(t, s, func(c *mcpoauth.Config) { c.Store = store })
+	mustCall(t, c1, s.MCPURL(), "ping")
+	before := len(s.Requests())
+	c2, _ := newClient(t, s, func(c *mcpoauth.Config) { c.Store = store; c.MCPURL = s.URL + "/mcp?tenant=2" })
+	if _, err := c2.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	after := s.Paths()[before:]
+	for _, p := range after {
+		if strings.Contains(p, "oauth-authorization-server") || strings.HasSuffix(p, "/register") {
+			t.Fatalf("second server re-fetched %s: %v", p, after)
+		}
+	}
+}

@@ -1,0 +1,533 @@
+package mcpoauthtest
+
+import (
+	"bytes"
+	"io"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options bends the test server away from a well-behaved MCP deployment.
+// The zero value is a strict, spec-following server: PRM at the
+// path-suffixed well-known URL, RFC 8414 metadata, open DCR, PKCE S256,
+// RFC 9207 iss, rotating refresh tokens.
+type Options struct {
+	// IssuerPath puts the issuer under a path ("/tenant1").
+	IssuerPath string
+	// PRM is where Protected Resource Metadata is served: "path" (default,
+	// /.well-known/oauth-protected-resource/mcp), "root", "header" (only at
+	// a custom URL named in the WWW-Authenticate header), "none" (a
+	// 2025-03-26 server).
+	PRM string
+	// PRMResource overrides the PRM "resource" (default: the MCP URL).
+	PRMResource string
+	// PRMScopes is the PRM scopes_supported.
+	PRMScopes []string
+	// ChallengeScope is the scope parameter of the 401 challenge.
+	ChallengeScope string
+	// Metadata is where authorization server metadata is served: "oauth"
+	// (default), "openid", "openid-suffix" (issuer path + /.well-known/
+	// openid-configuration), "none".
+	Metadata string
+	// MetadataIssuer overrides the issuer inside the metadata document.
+	MetadataIssuer string
+	// PKCEMethods is code_challenge_methods_supported (default ["S256"]);
+	// NoPKCEMethods omits it.
+	PKCEMethods   []string
+	NoPKCEMethods bool
+	// NoIss stops sending iss and advertising it; IssOverride sends this
+	// iss instead of the issuer.
+	NoIss       bool
+	IssOverride string
+	// CIMD advertises client_id_metadata_document_supported.
+	CIMD bool
+	// NoRegistration removes the registration endpoint.
+	NoRegistration bool
+	// AuthMethods is token_endpoint_auth_methods_supported.
+	AuthMethods []string
+	// ASScopes is the metadata's scopes_supported.
+	ASScopes []string
+	// StaticClients are pre-registered: client_id → secret ("" = public).
+	StaticClients map[string]string
+	// StaticAuthMethod is the auth method required of static clients with
+	// a secret (default client_secret_basic).
+	StaticAuthMethod string
+	// AccessTokenTTL (default 1 h); NoRefreshToken; NoRotation keeps the
+	// refresh token and sends none back on refresh.
+	AccessTokenTTL time.Duration
+	NoRefreshToken bool
+	NoRotation     bool
+	// Deny answers every authorization with error=access_denied.
+	Deny bool
+	// StepUpScope is required by JSON-RPC method "admin" (else 403
+	// insufficient_scope naming it).
+	StepUpScope string
+	// RequiredScope is required by every MCP request (default none).
+	RequiredScope string
+	// UngrantableScopes are dropped from what the authorization server
+	// grants, whatever is asked.
+	UngrantableScopes []string
+}
+
+// Request is one request the server saw.
+type Request struct {
+	Method string
+	Path   string
+	Query  url.Values
+	Form   url.Values
+	Header http.Header
+	// JSON is the decoded body of a JSON request (registration).
+	JSON map[string]any
+}
+
+type grant struct {
+	clientID, redirectURI, challenge, resource, scope, requested string
+}
+
+type client struct {
+	id, secret, authMethod string
+	redirectURIs           []string
+}
+
+type token struct {
+	resource, scope, clientID string
+	expires                   time.Time
+}
+
+// Server is an authorization server and an MCP server in one httptest
+// server (one origin, as many small deployments are).
+type Server struct {
+	*httptest.Server
+	Opts Options
+
+	mu       sync.Mutex
+	requests []Request
+	clients  map[string]*client
+	codes    map[string]grant
+	access   map[string]token
+	refresh  map[string]grant
+	seq      int
+}
+
+// NewServer starts a test server; close it with Close.
+func NewServer(opts Options) *Server {
+	s := &Server{Opts: opts, clients: map[string]*client{}, codes: map[string]grant{}, access: map[string]token{}, refresh: map[string]grant{}}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	for id, secret := range opts.StaticClients {
+		m := opts.StaticAuthMethod
+		if m == "" {
+			m = "client_secret_basic"
+		}
+		if secret == "" {
+			m = "none"
+		}
+		s.clients[id] = &client{id: id, secret: secret, authMethod: m}
+	}
+	return s
+}
+
+// MCPURL is the MCP endpoint.
+func (s *Server) MCPURL() string { return s.URL + "/mcp" }
+
+// Issuer is the authorization server's issuer identifier.
+func (s *Server) Issuer() string { return s.URL + s.Opts.IssuerPath }
+
+// Requests returns the requests seen so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+// Paths returns "METHOD /path" for each request seen so far.
+func (s *Server) Paths() []string {
+	var out []string
+	for _, r := range s.Requests() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// ForgetClients drops every dynamically registered client, as a restarted
+// authorization server with in-memory storage does.
+func (s *Server) ForgetClients() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id := range s.clients {
+		if _, static := s.Opts.StaticClients[id]; !static {
+			delete(s.clients, id)
+		}
+	}
+}
+
+// ForgetClient drops one client, static or registered.
+func (s *Server) ForgetClient(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.clients, id)
+}
+
+// ExpireAccessTokens makes every issued access token invalid.
+func (s *Server) ExpireAccessTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.access = map[string]token{}
+}
+
+func (s *Server) next(prefix string) string {
+	s.seq++
+	return fmt.Sprintf("%s-%d", prefix, s.seq)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func oauthErr(w http.ResponseWriter, status int, code, desc string) {
+	writeJSON(w, status, map[string]string{"error": code, "error_description": desc})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Header: r.Header.Clone()}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		body, _ := io.ReadAll(r.Body)
+		_ = json.Unmarshal(body, &rec.JSON)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	} else {
+		_ = r.ParseForm()
+		rec.Form = r.PostForm
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	s.mu.Unlock()
+
+	ip := s.Opts.IssuerPath
+	switch p := r.URL.Path; {
+	case p == "/mcp":
+		s.serveMCP(w, r)
+	case p == "/.well-known/oauth-protected-resource/mcp" && (s.Opts.PRM == "" || s.Opts.PRM == "path"),
+		p == "/.well-known/oauth-protected-resource" && s.Opts.PRM == "root",
+		p == "/custom/prm" && s.Opts.PRM == "header":
+		s.servePRM(w)
+	case p == "/.well-known/oauth-authorization-server"+ip && (s.Opts.Metadata == "" || s.Opts.Metadata == "oauth"),
+		p == "/.well-known/openid-configuration"+ip && s.Opts.Metadata == "openid",
+		p == ip+"/.well-known/openid-configuration" && s.Opts.Metadata == "openid-suffix" && ip != "":
+		s.serveMetadata(w)
+	case p == ip+"/authorize":
+		s.serveAuthorize(w, r)
+	case p == ip+"/token":
+		s.serveToken(w, r)
+	case p == ip+"/register" && !s.Opts.NoRegistration:
+		s.serveRegister(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *Server) prmURL() string {
+	switch s.Opts.PRM {
+	case "root":
+		return s.URL + "/.well-known/oauth-protected-resource"
+	case "header":
+		return s.URL + "/custom/prm"
+	case "none":
+		return ""
+	}
+	return s.URL + "/.well-known/oauth-protected-resource/mcp"
+}
+
+func (s *Server) resource() string {
+	if s.Opts.PRM == "none" {
+		return s.MCPURL()
+	}
+	if s.Opts.PRMResource != "" {
+		return s.Opts.PRMResource
+	}
+	return s.MCPURL()
+}
+
+func (s *Server) servePRM(w http.ResponseWriter) {
+	doc := map[string]any{"resource": s.resource(), "authorization_servers": []string{s.Issuer()}}
+	if len(s.Opts.PRMScopes) > 0 {
+		doc["scopes_supported"] = s.Opts.PRMScopes
+	}
+	writeJSON(w, 200, doc)
+}
+
+func (s *Server) serveMetadata(w http.ResponseWriter) {
+	iss := s.Issuer()
+	doc := map[string]any{
+		"issuer":                   iss,
+		"authorization_endpoint":   iss + "/authorize",
+		"token_endpoint":           iss + "/token",
+		"response_types_supported": []string{"code"},
+	}
+	if s.Opts.MetadataIssuer != "" {
+		doc["issuer"] = s.Opts.MetadataIssuer
+	}
+	if !s.Opts.NoRegistration {
+		doc["registration_endpoint"] = iss + "/register"
+	}
+	if !s.Opts.NoPKCEMethods {
+		m := s.Opts.PKCEMethods
+		if m == nil {
+			m = []string{"S256"}
+		}
+		doc["code_challenge_methods_supported"] = m
+	}
+	if !s.Opts.NoIss {
+		doc["authorization_response_iss_parameter_supported"] = true
+	}
+	if s.Opts.CIMD {
+		doc["client_id_metadata_document_supported"] = true
+	}
+	if s.Opts.AuthMethods != nil {
+		doc["token_endpoint_auth_methods_supported"] = s.Opts.AuthMethods
+	}
+	if s.Opts.ASScopes != nil {
+		doc["scopes_supported"] = s.Opts.ASScopes
+	}
+	writeJSON(w, 200, doc)
+}
+
+func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		RedirectURIs []string `json:"redirect_uris"`
+		AuthMethod   string   `json:"token_endpoint_auth_method"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.RedirectURIs) == 0 {
+		oauthErr(w, 400, "invalid_client_metadata", "redirect_uris required")
+		return
+	}
+	s.mu.Lock()
+	c := &client{id: s.next("client"), authMethod: req.AuthMethod, redirectURIs: req.RedirectURIs}
+	if c.authMethod == "" {
+		c.authMethod = "client_secret_basic"
+	}
+	if c.authMethod != "none" {
+		c.secret = s.next("secret")
+	}
+	s.clients[c.id] = c
+	s.mu.Unlock()
+	resp := map[string]any{"client_id": c.id, "redirect_uris": c.redirectURIs, "token_endpoint_auth_method": c.authMethod}
+	if c.secret != "" {
+		resp["client_secret"] = c.secret
+	}
+	writeJSON(w, 201, resp)
+}
+
+func (s *Server) lookupClient(id string) *client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[id]; ok {
+		return c
+	}
+	if s.Opts.CIMD && strings.HasPrefix(id, "https://") {
+		return &client{id: id, authMethod: "none"}
+	}
+	return nil
+}
+
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	c := s.lookupClient(q.Get("client_id"))
+	if c == nil {
+		http.Error(w, "unknown client", http.StatusBadRequest) // an error page: no redirect
+		return
+	}
+	redirect := q.Get("redirect_uri")
+	if len(c.redirectURIs) > 0 && !slices.Contains(c.redirectURIs, redirect) {
+		http.Error(w, "redirect_uri not registered", http.StatusBadRequest)
+		return
+	}
+	back, err := url.Parse(redirect)
+	if err != nil || redirect == "" {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	params := url.Values{}
+	if st := q.Get("state"); st != "" {
+		params.Set("state", st)
+	}
+	if !s.Opts.NoIss {
+		params.Set("iss", s.Issuer())
+		if s.Opts.IssOverride != "" {
+			params.Set("iss", s.Opts.IssOverride)
+		}
+	}
+	switch {
+	case s.Opts.Deny:
+		params.Set("error", "access_denied")
+		params.Set("error_description", "The user said no")
+	case q.Get("response_type") != "code":
+		params.Set("error", "unsupported_response_type")
+	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
+		params.Set("error", "invalid_request")
+		params.Set("error_description", "PKCE S256 required")
+	default:
+		s.mu.Lock()
+		code := s.next("code")
+		var granted []string
+		for _, sc := range strings.Fields(q.Get("scope")) {
+			if !slices.Contains(s.Opts.UngrantableScopes, sc) {
+				granted = append(granted, sc)
+			}
+		}
+		s.codes[code] = grant{clientID: c.id, redirectURI: redirect, challenge: q.Get("code_challenge"), resource: q.Get("resource"), scope: strings.Join(granted, " "), requested: q.Get("scope")}
+		s.mu.Unlock()
+		params.Set("code", code)
+	}
+	back.RawQuery = params.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// authenticate checks the client's credentials the way it registered.
+func (s *Server) authenticate(r *http.Request) (*client, bool) {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	c := s.lookupClient(id)
+	if c == nil {
+		return nil, false
+	}
+	switch c.authMethod {
+	case "none":
+		return c, !basic && secret == ""
+	case "client_secret_post":
+		return c, !basic && secret == c.secret
+	default:
+		return c, basic && secret == c.secret
+	}
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.authenticate(r)
+	if !ok {
+		oauthErr(w, 401, "invalid_client", "client authentication failed")
+		return
+	}
+	f := r.PostForm
+	var g grant
+	var prevRefresh string
+	switch f.Get("grant_type") {
+	case "authorization_code":
+		s.mu.Lock()
+		g, ok = s.codes[f.Get("code")]
+		delete(s.codes, f.Get("code"))
+		s.mu.Unlock()
+		sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+		switch {
+		case !ok || g.clientID != c.id:
+			oauthErr(w, 400, "invalid_grant", "unknown code")
+			return
+		case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
+			oauthErr(w, 400, "invalid_grant", "PKCE verification failed")
+			return
+		case f.Get("redirect_uri") != g.redirectURI:
+			oauthErr(w, 400, "invalid_grant", "redirect_uri mismatch")
+			return
+		case f.Get("resource") != g.resource:
+			oauthErr(w, 400, "invalid_target", "resource differs from the authorization request")
+			return
+		}
+	case "refresh_token":
+		prevRefresh = f.Get("refresh_token")
+		s.mu.Lock()
+		g, ok = s.refresh[prevRefresh]
+		if ok && !s.Opts.NoRotation {
+			delete(s.refresh, prevRefresh)
+		}
+		s.mu.Unlock()
+		if !ok || g.clientID != c.id {
+			oauthErr(w, 400, "invalid_grant", "unknown refresh token")
+			return
+		}
+		if f.Get("resource") != g.resource {
+			oauthErr(w, 400, "invalid_target", "resource differs from the grant")
+			return
+		}
+	default:
+		oauthErr(w, 400, "unsupported_grant_type", "")
+		return
+	}
+	ttl := s.Opts.AccessTokenTTL
+	if ttl == 0 {
+		ttl = time.Hour
+	}
+	s.mu.Lock()
+	at := s.next("at")
+	s.access[at] = token{resource: g.resource, scope: g.scope, clientID: c.id, expires: time.Now().Add(ttl)}
+	resp := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(ttl.Seconds())}
+	if g.scope != g.requested { // RFC 6749 §5.1: scope is required when it differs
+		resp["scope"] = g.scope
+	}
+	switch {
+	case s.Opts.NoRefreshToken:
+	case prevRefresh != "" && s.Opts.NoRotation:
+	default:
+		rt := s.next("rt")
+		s.refresh[rt] = g
+		resp["refresh_token"] = rt
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, resp)
+}
+
+func (s *Server) challenge(w http.ResponseWriter, status int, errCode, scope string) {
+	parts := []string{}
+	if errCode != "" {
+		parts = append(parts, `error="`+errCode+`"`)
+	}
+	if scope != "" {
+		parts = append(parts, `scope="`+scope+`"`)
+	}
+	if u := s.prmURL(); u != "" {
+		parts = append(parts, `resource_metadata="`+u+`"`)
+	}
+	h := "Bearer"
+	if len(parts) > 0 {
+		h += " " + strings.Join(parts, ", ")
+	}
+	w.Header().Set("WWW-Authenticate", h)
+	w.WriteHeader(status)
+}
+
+func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
+	auth := r.Header.Get("Authorization")
+	s.mu.Lock()
+	tok, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
+	s.mu.Unlock()
+	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(tok.expires) || tok.resource != s.resource() {
+		s.challenge(w, http.StatusUnauthorized, "", s.Opts.ChallengeScope)
+		return
+	}
+	if s.Opts.RequiredScope != "" && !slices.Contains(strings.Fields(tok.scope), s.Opts.RequiredScope) {
+		s.challenge(w, http.StatusForbidden, "insufficient_scope", s.Opts.RequiredScope)
+		return
+	}
+	var msg struct {
+		ID     any    `json:"id"`
+		Method string `json:"method"`
+	}
+	_ = json.NewDecoder(r.Body).Decode(&msg)
+	if msg.Method == "admin" && s.Opts.StepUpScope != "" && !slices.Contains(strings.Fields(tok.scope), s.Opts.StepUpScope) {
+		s.challenge(w, http.StatusForbidden, "insufficient_scope", s.Opts.StepUpScope)
+		return
+	}
+	writeJSON(w, 200, map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": map[string]any{"method": msg.Method, "scope": tok.scope}})
+}
