@@ -149,7 +149,7 @@ func authServerMetadataURLs(issuer *url.URL) []string {
 type attempts []string
 
 func (a *attempts) add(url, why string) { *a = append(*a, url+": "+why) }
-func (a attempts) String() string    { return strings.Join(a, "; ") }
+func (a attempts) String() string       { return strings.Join(a, "; ") }
 
 // passOver reports whether a response means "not here, try the next URL".
 // A 2xx is used; a redirect is not followed (metadata must be served at

@@ -133,4 +133,3 @@ func formsTo(s *mcpoauthtest.Server, path string) []url.Values {
 }
 
 func hasPath(s *mcpoauthtest.Server, path string) bool { return countPaths(s, path) > 0 }
-

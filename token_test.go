@@ -208,7 +208,10 @@ func TestInsecureURLsRefused(t *testing.T) {
 	defer as.Close()
 	opened := false
 	c, _ := mcpoauth.NewClient(mcpoauth.Config{MCPURL: as.URL + "/mcp", RedirectURI: redirectURI,
-		UserAgent: mcpoauth.UserAgentFunc(func(context.Context, *mcpoauth.AuthorizationRequest) (string, error) { opened = true; return "", errors.New("x") })})
+		UserAgent: mcpoauth.UserAgentFunc(func(context.Context, *mcpoauth.AuthorizationRequest) (string, error) {
+			opened = true
+			return "", errors.New("x")
+		})})
 	_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
 	wantCode(t, err, mcpoauth.CodeInsecureURL)
 	if opened {

@@ -2,11 +2,11 @@ package mcpoauthtest
 
 import (
 	"bytes"
-	"io"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
