@@ -37,7 +37,7 @@ func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, sco
 	if c.cfg.ClientMetadataURL != "" && as.ClientIDMetadataDocumentSupported {
 		return &ClientInfo{ClientID: c.cfg.ClientMetadataURL, Issuer: as.Issuer, Source: sourceCIMD, TokenEndpointAuthMethod: authNone}, false, nil
 	}
-	if cached, err := c.storedRegistration(ctx, as.Issuer); err != nil || cached != nil {
+	if cached, err := c.storedRegistration(ctx, as.Issuer, scope); err != nil || cached != nil {
 		return cached, cached != nil, err
 	}
 	ci, err = c.register(ctx, as, scope)
@@ -45,15 +45,18 @@ func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, sco
 }
 
 // storedRegistration returns the cached registration for issuer if it is
-// still usable with this client's redirect URI and its secret has not
-// expired.
-func (c *Client) storedRegistration(ctx context.Context, issuer string) (*ClientInfo, error) {
+// still usable: registered for this redirect URI and for every scope now
+// requested, with a secret that has not expired.
+func (c *Client) storedRegistration(ctx context.Context, issuer, scope string) (*ClientInfo, error) {
 	var ci ClientInfo
 	ok, err := c.records.load(ctx, c.records.clientKey(issuer), &ci)
 	if err != nil || !ok {
 		return nil, err
 	}
 	if ci.Issuer != issuer || !slices.Contains(ci.RedirectURIs, c.cfg.RedirectURI) {
+		return nil, nil
+	}
+	if ci.Scope != "" && unionScopes(ci.Scope, scope) != unionScopes(ci.Scope) {
 		return nil, nil
 	}
 	if ci.ClientSecretExpiresAt != 0 && ci.ClientSecretExpiresAt <= c.now().Unix() {
@@ -107,6 +110,7 @@ type registrationResponse struct {
 	ClientSecretExpiresAt   int64    `json:"client_secret_expires_at"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method"`
 	RedirectURIs            []string `json:"redirect_uris"`
+	Scope                   string   `json:"scope"`
 }
 
 // register performs Dynamic Client Registration and stores the result under
@@ -142,13 +146,17 @@ func (c *Client) register(ctx context.Context, as *AuthServerMetadata, scope str
 	if method == "" {
 		method, _ = req["token_endpoint_auth_method"].(string)
 	}
+	registeredScope := rr.Scope
+	if registeredScope == "" {
+		registeredScope, _ = req["scope"].(string)
+	}
 	redirects := rr.RedirectURIs
 	if len(redirects) == 0 {
 		redirects = []string{c.cfg.RedirectURI}
 	}
 	ci := &ClientInfo{
 		ClientID: rr.ClientID, ClientSecret: rr.ClientSecret, ClientSecretExpiresAt: rr.ClientSecretExpiresAt,
-		TokenEndpointAuthMethod: method, RedirectURIs: redirects, Issuer: as.Issuer, Source: sourceRegistered,
+		TokenEndpointAuthMethod: method, RedirectURIs: redirects, Scope: registeredScope, Issuer: as.Issuer, Source: sourceRegistered,
 	}
 	if err := c.records.save(ctx, c.records.clientKey(as.Issuer), ci); err != nil {
 		return nil, err

@@ -200,3 +200,22 @@ func TestClientNotFoundAtExchangeRetriesOnce(t *testing.T) {
 		t.Fatalf("static credentials were retried or replaced: pages %d, %v", uas.n, st.Paths())
 	}
 }
+
+// A registration made for narrower scopes is replaced when a step-up asks
+// for more: servers refuse scopes outside the registered ones (RFC 7591 §2).
+func TestRegistrationWidenedForStepUp(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{ChallengeScope: "mcp:tools", StepUpScope: "mcp:admin"})
+	c, _ := newClient(t, s, nil)
+	mustCall(t, c, s.MCPURL(), "ping")
+	if got := registrationBody(t, s)["scope"]; got != "mcp:tools" {
+		t.Fatalf("registered scope = %v", got)
+	}
+	mustCall(t, c, s.MCPURL(), "admin")
+	if got := registrationBody(t, s)["scope"]; got != "mcp:tools mcp:admin" {
+		t.Fatalf("step-up registration scope = %v, want the union", got)
+	}
+	mustCall(t, c, s.MCPURL(), "admin")
+	if n := countPaths(s, "/register"); n != 2 {
+		t.Fatalf("%d registrations, want 2", n)
+	}
+}

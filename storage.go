@@ -111,6 +111,9 @@ type ClientInfo struct {
 	ClientSecretExpiresAt   int64    `json:"client_secret_expires_at,omitempty"`
 	TokenEndpointAuthMethod string   `json:"token_endpoint_auth_method,omitempty"`
 	RedirectURIs            []string `json:"redirect_uris,omitempty"`
+	// Scope is the registered scope (RFC 7591 §2): servers refuse requests
+	// for scopes outside it, so a wider request needs a new registration.
+	Scope string `json:"scope,omitempty"`
 	// Issuer is the authorization server this registration belongs to; a
 	// registration is never used with another.
 	Issuer string `json:"issuer"`
