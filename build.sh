@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# mcp-oauth-wasm: every task starts here.
+#
+#   ./build.sh               build web/mcp-oauth.wasm and copy wasm_exec.js beside it
+#   ./build.sh test          run every test (what CI runs)
+#   ./build.sh conformance   the official MCP conformance suite (auth + backcompat) against the native client
+#   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
+#   ./build.sh demo          the demo page with a local authorization server and MCP server
+#   ./build.sh bench         benchmarks
+#
+# It installs what it needs: Node.js and npm from Debian's packages when
+# missing, Node 22 from the npm package node@22 (pinned in
+# conformance/package.json), and the pinned npm packages of peers/ and
+# conformance/.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+
+log() { printf '\n== %s\n' "$*" >&2; }
+
+apt_install() {
+  log "installing Debian packages: $*"
+  if [ "$(id -u)" -ne 0 ]; then echo "build.sh: need root to apt-get install $*" >&2; exit 1; fi
+  apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+# ensure_node puts Node 22 (npm package node@22) first on PATH and
+# installs the pinned npm packages of peers/ and conformance/.
+ensure_node() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  if [ ! -x conformance/node_modules/node/bin/node ] || [ ! -d conformance/node_modules/@modelcontextprotocol/conformance ]; then
+    log "npm ci in conformance/ (conformance suite, node@22)"
+    (cd conformance && npm ci --no-audit --no-fund >&2)
+  fi
+  export PATH="$ROOT/conformance/node_modules/node/bin:$PATH"
+  if [ ! -d peers/node_modules/oidc-provider ] || [ ! -d peers/node_modules/@modelcontextprotocol/sdk ]; then
+    log "npm ci in peers/ (oidc-provider, MCP TypeScript SDK)"
+    (cd peers && npm ci --no-audit --no-fund >&2)
+  fi
+}
+
+# build compiles the browser module when it exists, and always checks that
+# everything compiles for js/wasm.
+build() {
+  log "GOOS=js GOARCH=wasm go build ./..."
+  GOOS=js GOARCH=wasm go build ./...
+  if [ -d wasm ]; then
+    log "building web/mcp-oauth.wasm"
+    GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/mcp-oauth.wasm ./wasm
+    cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
+    ls -l web/mcp-oauth.wasm >&2
+  fi
+}
+
+conformance() {
+  ensure_node
+  log "conformance suite (auth + backcompat) against the native client"
+  go build -o "$ROOT/.cache/nativeclient" ./conformance/nativeclient
+  conformance/run.sh "$ROOT/.cache/nativeclient"
+}
+
+fuzz_targets() { grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go | sed 's/^func //'; }
+
+fuzz() {
+  local secs=${1:-60}
+  for f in $(fuzz_targets); do
+    log "fuzzing $f for ${secs}s"
+    go test -run='^$' -fuzz="^$f\$" -fuzztime="${secs}s" .
+  done
+}
+
+run_tests() {
+  ensure_node
+  mkdir -p .cache
+  local passed=0 failed=0 status=0
+
+  log "gofmt and go vet (native and js/wasm)"
+  local unformatted
+  unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './*/node_modules/*'))
+  if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; status=1; fi
+  go vet ./... || status=1
+  GOOS=js GOARCH=wasm go vet ./... || status=1
+  build || status=1
+
+  log "go test ./... (engine, fixtures, real peers; fuzz seed corpora included)"
+  set +e
+  go test -count=1 -v ./... 2>&1 | tee .cache/go-test.log | grep -E '^(--- |ok|FAIL|panic)' 
+  local gostatus=${PIPESTATUS[0]}
+  set -e
+  [ "$gostatus" -eq 0 ] || status=1
+  passed=$((passed + $(grep -c '^--- PASS' .cache/go-test.log || true)))
+  failed=$((failed + $(grep -c '^--- FAIL' .cache/go-test.log || true)))
+  if [ "$gostatus" -ne 0 ] && [ "$(grep -c '^--- FAIL' .cache/go-test.log || true)" -eq 0 ]; then
+    failed=$((failed + 1)) # a build failure or panic outside a test
+  fi
+
+  log "fuzzing each target briefly"
+  for f in $(fuzz_targets); do
+    if go test -run='^$' -fuzz="^$f\$" -fuzztime=5s . >.cache/fuzz-$f.log 2>&1; then
+      passed=$((passed + 1)); echo "--- PASS: $f (5s of fuzzing)"
+    else
+      failed=$((failed + 1)); status=1; echo "--- FAIL: $f"; tail -20 .cache/fuzz-$f.log
+    fi
+  done
+
+  set +e
+  conformance | tee .cache/conformance.log
+  local cstatus=${PIPESTATUS[0]}
+  set -e
+  [ "$cstatus" -eq 0 ] || status=1
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' .cache/conformance.log | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + ${line%% passed*}))
+    failed=$((failed + $(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')))
+  else
+    failed=$((failed + 1))
+  fi
+
+  echo
+  echo "go tests, fuzz targets and conformance scenarios:"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ] || status=1
+  return $status
+}
+
+case "${1:-build}" in
+  build) build ;;
+  test) run_tests ;;
+  conformance)
+    shift
+    if [ "${1:-}" = "--browser" ]; then
+      echo "build.sh: conformance --browser arrives with the browser end-to-end suite (issue 3/5)" >&2; exit 2
+    fi
+    conformance ;;
+  fuzz) shift; fuzz "${1:-60}" ;;
+  demo)
+    echo "build.sh: the demo arrives with the browser module (issue 2/5); today the engine, its tests and the conformance client exist" >&2
+    exit 2 ;;
+  bench)
+    echo "build.sh: benchmarks arrive with issue 5/5" >&2
+    exit 2 ;;
+  -h|--help|help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) echo "build.sh: unknown task '$1' (try ./build.sh help)" >&2; exit 2 ;;
+esac
