@@ -225,3 +225,27 @@ func takePending(ctx context.Context, recs records, state string, now time.Time)
 	}
 	return &p, nil
 }
+
+// PendingFor returns the pending authorization that a redirect-mode
+// callback URL answers, without consuming it, so the caller can find which
+// MCP server's client should complete it. ok is false when the URL carries
+// no authorization response.
+func PendingFor(ctx context.Context, store Store, prefix, callbackURL string) (p *PendingAuthorization, ok bool, err error) {
+	resp, ok, err := ParseAuthorizationResponse(callbackURL)
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	if prefix == "" {
+		prefix = "mcp-oauth"
+	}
+	recs := records{store: store, prefix: prefix}
+	var rec PendingAuthorization
+	found, err := recs.load(ctx, recs.pendingKey(resp.State), &rec)
+	if err != nil {
+		return nil, true, err
+	}
+	if resp.State == "" || !found {
+		return nil, true, newError(CodeStateMismatch, "no sign-in is waiting for this authorization response (it was already used, was started in another browser, or is forged)")
+	}
+	return &rec, true, nil
+}

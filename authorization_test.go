@@ -221,7 +221,7 @@ func TestRedirectModeBeginComplete(t *testing.T) {
 	store := mcpoauth.NewMemoryStore()
 	c, _ := newClient(t, s, func(c *mcpoauth.Config) { c.UserAgent = nil; c.Store = store })
 	_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
-	wantCode(t, err, mcpoauth.CodeInvalidConfig)
+	wantCode(t, err, mcpoauth.CodeAuthRequired)
 
 	_, err = c.BeginAuthorization(ctx(t), mcpoauth.AuthorizeOptions{ReturnTo: "https://evil.example/"})
 	wantCode(t, err, mcpoauth.CodeInvalidConfig)

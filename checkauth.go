@@ -37,7 +37,10 @@ func CheckIfAuthRequired(ctx context.Context, rt http.RoundTripper, mcpURL strin
 		return false, err
 	}
 	if rt == nil {
-		rt = http.DefaultTransport
+		rt = defaultTransport()
+	}
+	if rt == nil {
+		return false, newError(CodeInvalidConfig, "no HTTP transport given")
 	}
 	status, h, err := httpClient{rt: rt, timeout: defaultRequestTimeout}.probe(ctx, u.String(), header)
 	if err != nil {

@@ -36,7 +36,8 @@ type Config struct {
 	Store Store
 	// StorageKeyPrefix prefixes every key. Default "mcp-oauth".
 	StorageKeyPrefix string
-	// Transport carries every HTTP request. Default http.DefaultTransport.
+	// Transport carries every HTTP request. Default http.DefaultTransport
+	// (natively; under js/wasm it must be set).
 	Transport http.RoundTripper
 	// UserAgent shows the authorization page (popup, or a function). Nil
 	// means redirect mode: use BeginAuthorization and CompleteAuthorization.
@@ -160,7 +161,10 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.StorageKeyPrefix = "mcp-oauth"
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = http.DefaultTransport
+		cfg.Transport = defaultTransport()
+	}
+	if cfg.Transport == nil {
+		return nil, newError(CodeInvalidConfig, "no HTTP transport: set Config.Transport")
 	}
 	if cfg.Locker == nil {
 		cfg.Locker = newLocalLocker()
@@ -221,7 +225,8 @@ type AuthorizeOptions struct {
 // runs once more with a fresh one (FastMCP's ClientNotFoundError retry).
 func (c *Client) Authorize(ctx context.Context, opts AuthorizeOptions) (*Tokens, error) {
 	if c.cfg.UserAgent == nil {
-		return nil, newError(CodeInvalidConfig, "this client has no way to show the authorization page (redirect mode): use BeginAuthorization and CompleteAuthorization")
+		// Redirect mode: only the app can navigate away (authorize()).
+		return nil, newError(CodeAuthRequired, "sign-in needed for %s: this client uses redirect mode, so call authorize() (BeginAuthorization) to navigate to the authorization page", c.mcpKey)
 	}
 	for attempt := 0; ; attempt++ {
 		req, err := c.BeginAuthorization(ctx, opts)
