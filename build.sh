@@ -40,6 +40,17 @@ ensure_node() {
   fi
 }
 
+# ensure_chromium installs Debian's chromium and wasmbrowsertest (which
+# runs GOOS=js tests in it). Browser tests fail when this fails: they are
+# never skipped.
+ensure_chromium() {
+  command -v chromium >/dev/null 2>&1 || apt_install chromium
+  if [ ! -x .cache/bin/wasmbrowsertest ]; then
+    log "go install wasmbrowsertest"
+    GOBIN="$ROOT/.cache/bin" go install github.com/agnivade/wasmbrowsertest@v0.11.0
+  fi
+}
+
 # build compiles the browser module when it exists, and always checks that
 # everything compiles for js/wasm.
 build() {
@@ -83,7 +94,21 @@ run_tests() {
   GOOS=js GOARCH=wasm go vet ./... || status=1
   build || status=1
 
-  log "go test ./... (engine, fixtures, real peers; fuzz seed corpora included)"
+  ensure_chromium
+  log "GOOS=js go test ./wasm (the bindings, in headless Chromium)"
+  set +e
+  (cd wasm && GOOS=js GOARCH=wasm go test -count=1 -v -exec="$ROOT/.cache/bin/wasmbrowsertest" .) 2>&1 \
+    | grep -v 'could not unmarshal event' | tee .cache/js-test.log | grep -E '^(--- |ok|FAIL|panic)'
+  local jsstatus=${PIPESTATUS[0]}
+  set -e
+  [ "$jsstatus" -eq 0 ] || status=1
+  passed=$((passed + $(grep -c '^--- PASS' .cache/js-test.log || true)))
+  failed=$((failed + $(grep -c '^--- FAIL' .cache/js-test.log || true)))
+  if [ "$jsstatus" -ne 0 ] && [ "$(grep -c '^--- FAIL' .cache/js-test.log || true)" -eq 0 ]; then
+    failed=$((failed + 1)); tail -20 .cache/js-test.log
+  fi
+
+  log "go test ./... (engine, fixtures, real peers, browser end to end; fuzz seed corpora included)"
   set +e
   go test -count=1 -v ./... 2>&1 | tee .cache/go-test.log | grep -E '^(--- |ok|FAIL|panic)' 
   local gostatus=${PIPESTATUS[0]}
@@ -119,7 +144,7 @@ run_tests() {
   fi
 
   echo
-  echo "go tests, fuzz targets and conformance scenarios:"
+  echo "go tests (native and in Chromium), fuzz targets and conformance scenarios:"
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ] || status=1
   return $status

@@ -34,11 +34,11 @@ func (s jsStore) GetItem(ctx context.Context, key string) (string, bool, error) 
 	if v.IsNull() || v.IsUndefined() {
 		return "", false, nil
 	}
-	str, err := v.String()
-	if err != nil {
-		return "", false, &mcpoauth.Error{Code: mcpoauth.CodeStorageError, Message: "storage.getItem(" + key + ") returned " + v.Type().String() + ", not a string"}
+	if v.Type() != safejs.TypeString {
+		return "", false, &mcpoauth.Error{Code: mcpoauth.CodeStorageError, Message: "storage.getItem(" + key + ") returned a " + v.Type().String() + ", not a string or null"}
 	}
-	return str, true, nil
+	str, err := v.String()
+	return str, err == nil, err
 }
 
 func (s jsStore) SetItem(ctx context.Context, key, value string) error {

@@ -1,0 +1,549 @@
+// mcp-oauth.js: the browser API of mcp-oauth-wasm (types: mcp-oauth.d.ts).
+//
+// The OAuth engine is Go compiled to WebAssembly (mcp-oauth.wasm). This
+// module is the thin JS side: it loads the wasm on first need, owns what
+// only a page can do (popups, navigation, postMessage, BroadcastChannel,
+// Web Locks, storage events), and keeps the hot path in JS: a valid cached
+// token and the fetch wrapper never wait for the wasm, and MCP response
+// streams (SSE included) flow through the browser's own fetch untouched.
+
+export const VERSION = '0.1.0';
+
+// Where the callback page delivers the authorization response: a
+// BroadcastChannel and postMessage type, and a short-lived localStorage key
+// per state (COOP can sever the popup from its opener).
+const CALLBACK_MESSAGE = 'mcp-oauth-callback';
+const CALLBACK_KEY = 'mcp-oauth-callback:';
+const POPUP_MARKER_KEY = 'mcp-oauth-popup:';
+const CALLBACK_TTL_MS = 10 * 60 * 1000;
+const REFRESH_SKEW_S = 30;
+const DEFAULT_POPUP = { width: 600, height: 700, timeoutMs: 10 * 60 * 1000 };
+const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
+
+export class McpOAuthError extends Error {
+  constructor({ code, message, oauthError, oauthErrorDescription, status } = {}) {
+    super(message || code || 'mcp-oauth error');
+    this.name = 'McpOAuthError';
+    this.code = code || 'invalid_config';
+    if (oauthError) this.oauthError = oauthError;
+    if (oauthErrorDescription) this.oauthErrorDescription = oauthErrorDescription;
+    if (status) this.status = status;
+  }
+}
+
+const fail = (code, message) => new McpOAuthError({ code, message });
+
+// toError turns a rejection from Go (a plain {code, message} object) or any
+// thrown value into an McpOAuthError.
+function toError(e) {
+  if (e instanceof McpOAuthError) return e;
+  if (e && typeof e === 'object' && typeof e.code === 'string' && typeof e.message === 'string') return new McpOAuthError(e);
+  if (e && e.name === 'AbortError') return fail('aborted', 'the operation was aborted');
+  return fail('invalid_config', String(e && e.message || e));
+}
+
+async function goCall(promise) {
+  try {
+    return await promise;
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+// ---- the wasm, started once per page, on first need ------------------------
+
+let wasmUrlDefault = new URL('./mcp-oauth.wasm', import.meta.url);
+let goApi = null;
+
+function startWasm() {
+  if (!goApi) {
+    goApi = (async () => {
+      if (!globalThis.Go) await import(new URL('./wasm_exec.js', import.meta.url).href);
+      const go = new globalThis.Go();
+      let instance;
+      try {
+        ({ instance } = await WebAssembly.instantiateStreaming(fetch(wasmUrlDefault), go.importObject));
+      } catch (e) {
+        // A server that does not send application/wasm: compile from bytes.
+        const resp = await fetch(wasmUrlDefault);
+        if (!resp.ok) throw fail('network_error', `could not load ${wasmUrlDefault} (HTTP ${resp.status})`);
+        ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
+      }
+      go.run(instance); // runs main until it waits; the API is then in place
+      const api = globalThis.__mcpOAuthGo;
+      if (!api) throw fail('invalid_config', 'mcp-oauth.wasm started but did not register its API');
+      return api;
+    })();
+    goApi.catch(() => { goApi = null; }); // a failed load may be retried
+  }
+  return goApi;
+}
+
+// ---- rules mirrored from the engine for the fast path ----------------------
+
+// canonicalMcpUrl mirrors the engine's canonicalResourceURI (urls.go): the
+// URL parser lower-cases scheme and host and drops a default port; no
+// fragment; no lone "/" path. The browser tests compare both.
+function canonicalMcpUrl(raw) {
+  let u;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw fail('invalid_config', `mcpUrl ${JSON.stringify(String(raw))} is not an absolute URL`);
+  }
+  u.hash = '';
+  let s = u.href;
+  if (u.pathname === '/' && !u.search) s = s.slice(0, -1);
+  return s;
+}
+
+// freshToken mirrors Client.fresh (client.go): valid for at least the skew,
+// capped at half the token's lifetime.
+function freshToken(t, nowS) {
+  if (!t.expires_at) return true;
+  let skew = REFRESH_SKEW_S;
+  if (t.issued_at > 0 && t.issued_at < t.expires_at) skew = Math.min(skew, Math.floor((t.expires_at - t.issued_at) / 2));
+  return nowS + skew < t.expires_at;
+}
+
+const isHttpUrl = (s) => { try { return /^https?:$/.test(new URL(s).protocol); } catch { return false; } };
+const sameOrigin = (a, b) => { try { return new URL(a).origin === new URL(b).origin; } catch { return false; } };
+const stateOf = (url) => { try { const u = new URL(url); return u.searchParams.get('state') ?? new URLSearchParams(u.hash.slice(1)).get('state'); } catch { return null; } };
+
+// ---- storage backends ------------------------------------------------------
+
+const pageMemory = new Map(); // 'memory' storage: shared by this page's clients
+
+function memoryBackend() {
+  return {
+    getItem: (k) => (pageMemory.has(k) ? pageMemory.get(k) : null),
+    setItem: (k, v) => { pageMemory.set(k, String(v)); },
+    removeItem: (k) => { pageMemory.delete(k); },
+    keys: () => [...pageMemory.keys()],
+    sync: true,
+  };
+}
+
+function unavailableBackend(name, err) {
+  const msg = `${name} is unavailable (${err && err.message || err}); the browser may block storage for this page (private mode, settings), or pass storage: 'memory'`;
+  const throwIt = () => { throw fail('storage_error', msg); };
+  return { getItem: throwIt, setItem: throwIt, removeItem: throwIt, keys: throwIt, sync: true };
+}
+
+function webStorageBackend(name, fallbackToMemory) {
+  let s;
+  try {
+    s = globalThis[name];
+    const probe = '__mcp-oauth-probe__';
+    s.setItem(probe, '1');
+    s.removeItem(probe);
+  } catch (e) {
+    return fallbackToMemory ? memoryBackend() : unavailableBackend(name, e);
+  }
+  const wrap = (what, fn) => (...a) => {
+    try {
+      return fn(...a);
+    } catch (e) {
+      const quota = e && (e.name === 'QuotaExceededError' || e.code === 22);
+      throw fail('storage_error', `${name}.${what} failed${quota ? ' (storage is full)' : ''}: ${e && e.message || e}`);
+    }
+  };
+  return {
+    getItem: wrap('getItem', (k) => s.getItem(k)),
+    setItem: wrap('setItem', (k, v) => s.setItem(k, v)),
+    removeItem: wrap('removeItem', (k) => s.removeItem(k)),
+    keys: wrap('key', () => { const out = []; for (let i = 0; i < s.length; i++) out.push(s.key(i)); return out; }),
+    sync: true,
+    webStorage: s,
+  };
+}
+
+function makeStorage(option, fallbackToMemory) {
+  if (option === undefined || option === 'localStorage') return webStorageBackend('localStorage', fallbackToMemory);
+  if (option === 'sessionStorage') return webStorageBackend('sessionStorage', fallbackToMemory);
+  if (option === 'memory') return memoryBackend();
+  if (option && typeof option === 'object' && ['getItem', 'setItem', 'removeItem'].every((m) => typeof option[m] === 'function')) {
+    const call = (m) => async (...a) => {
+      try {
+        return await option[m](...a);
+      } catch (e) {
+        throw fail('storage_error', `storage.${m} failed: ${e && e.message || e}`);
+      }
+    };
+    const b = { getItem: call('getItem'), setItem: call('setItem'), removeItem: call('removeItem'), sync: false };
+    if (typeof option.keys === 'function') b.keys = call('keys');
+    return b;
+  }
+  throw fail('invalid_config', "storage must be 'localStorage', 'sessionStorage', 'memory', or an object with getItem, setItem and removeItem");
+}
+
+// ---- locks across tabs -----------------------------------------------------
+
+const localLocks = new Map();
+function withLock(name, fn) {
+  if (globalThis.navigator && navigator.locks && navigator.locks.request) return navigator.locks.request(name, () => fn());
+  const prev = localLocks.get(name) || Promise.resolve();
+  const next = prev.then(() => fn(), () => fn());
+  localLocks.set(name, next.catch(() => {}));
+  return next;
+}
+
+// ---- receiving the callback from the popup ---------------------------------
+
+function readRelay(state) {
+  try {
+    const raw = localStorage.getItem(CALLBACK_KEY + state);
+    if (!raw) return null;
+    localStorage.removeItem(CALLBACK_KEY + state);
+    const { url, at } = JSON.parse(raw);
+    return Date.now() - at < CALLBACK_TTL_MS ? url : null;
+  } catch {
+    return null;
+  }
+}
+
+// waitForCallback resolves with the callback URL for state, delivered by
+// callback.html over postMessage, BroadcastChannel or the localStorage
+// relay. popup.closed alone is not trusted while a COOP page may have
+// severed the popup from this window (then closed reads true at once).
+function waitForCallback({ popup, url, state, timeoutMs, signal }) {
+  return new Promise((resolve, reject) => {
+    const timers = [];
+    let bc = null;
+    const cleanup = () => {
+      timers.forEach((t) => clearInterval(t));
+      removeEventListener('message', onMessage);
+      removeEventListener('storage', onStorage);
+      if (bc) bc.close();
+      if (signal) signal.removeEventListener('abort', onAbort);
+      try { localStorage.removeItem(POPUP_MARKER_KEY + state); } catch {}
+    };
+    const done = (fn, v) => { cleanup(); fn(v); };
+    const accept = (data) => {
+      if (data && data.type === CALLBACK_MESSAGE && typeof data.url === 'string' && stateOf(data.url) === state) {
+        try { localStorage.removeItem(CALLBACK_KEY + state); } catch {}
+        done(resolve, data.url);
+      }
+    };
+    const onMessage = (e) => { if (e.origin === location.origin) accept(e.data); };
+    const onStorage = (e) => { if (e.key === CALLBACK_KEY + state && e.newValue) { const u = readRelay(state); if (u) accept({ type: CALLBACK_MESSAGE, url: u }); } };
+    const onAbort = () => { try { popup.close(); } catch {} done(reject, fail('aborted', 'the sign-in was aborted')); };
+
+    addEventListener('message', onMessage);
+    addEventListener('storage', onStorage);
+    if (globalThis.BroadcastChannel) {
+      bc = new BroadcastChannel(CALLBACK_MESSAGE);
+      bc.onmessage = (e) => accept(e.data);
+    }
+    if (signal) {
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort);
+    }
+    try { localStorage.setItem(POPUP_MARKER_KEY + state, String(Date.now())); } catch {}
+
+    const navigatedAt = Date.now();
+    try {
+      popup.location.href = url;
+    } catch (e) {
+      return done(reject, fail('popup_blocked', `the sign-in window could not be navigated: ${e.message}`));
+    }
+    let seenOpen = false;
+    let closedAt = 0;
+    timers.push(setInterval(() => {
+      const u = readRelay(state);
+      if (u) return accept({ type: CALLBACK_MESSAGE, url: u });
+      if (!popup.closed) { seenOpen = true; closedAt = 0; return; }
+      if (!closedAt) closedAt = Date.now();
+      // A popup that reads closed within 2 s of navigating to the
+      // authorization server is most likely severed by COOP, not closed:
+      // keep waiting for the callback (until the timeout). One that was
+      // seen open for longer and then reads closed was closed by the user;
+      // a 1 s grace lets a callback that was just posted arrive.
+      const severedByCOOP = closedAt - navigatedAt < 2000 && !seenOpenLong();
+      if (!severedByCOOP && Date.now() - closedAt > 1000) done(reject, fail('popup_closed', 'the sign-in window was closed before sign-in finished'));
+    }, 250));
+    const seenOpenLong = () => seenOpen && Date.now() - navigatedAt >= 2000;
+    timers.push(setTimeout(() => { try { popup.close(); } catch {} done(reject, fail('timeout', `sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (popup.timeoutMs)`)); }, timeoutMs));
+  });
+}
+
+function openPopup({ width, height }) {
+  const left = Math.max(0, (screenX || 0) + ((outerWidth || width) - width) / 2);
+  const top = Math.max(0, (screenY || 0) + ((outerHeight || height) - height) / 2);
+  return window.open('about:blank', `mcp-oauth-${Math.random().toString(36).slice(2)}`, `popup=yes,width=${width},height=${height},left=${left},top=${top}`);
+}
+
+// ---- the client ------------------------------------------------------------
+
+const clients = new Map(); // mcpUrl → Client, for handleRedirectCallback
+
+function checkOptions(o) {
+  if (!o || typeof o !== 'object') throw fail('invalid_config', 'createClient needs an options object with mcpUrl and redirectUri');
+  for (const k of ['mcpUrl', 'redirectUri']) {
+    if (typeof o[k] !== 'string' || !o[k]) throw fail('invalid_config', `option ${k} is required and must be a string`);
+  }
+  for (const k of ['clientName', 'clientMetadataUrl', 'clientId', 'clientSecret', 'storageKeyPrefix']) {
+    if (o[k] !== undefined && typeof o[k] !== 'string') throw fail('invalid_config', `option ${k} must be a string`);
+  }
+  if (o.scopes !== undefined && !(Array.isArray(o.scopes) && o.scopes.every((s) => typeof s === 'string'))) throw fail('invalid_config', 'option scopes must be an array of strings');
+  if (o.additionalClientMetadata !== undefined && (typeof o.additionalClientMetadata !== 'object' || o.additionalClientMetadata === null || Array.isArray(o.additionalClientMetadata))) throw fail('invalid_config', 'option additionalClientMetadata must be an object');
+  const mode = o.mode ?? 'popup';
+  if (mode !== 'popup' && mode !== 'redirect' && typeof mode !== 'function') throw fail('invalid_config', "option mode must be 'popup', 'redirect' or a function");
+  const popup = { ...DEFAULT_POPUP, ...(o.popup || {}) };
+  for (const k of ['width', 'height', 'timeoutMs']) {
+    if (!(Number.isFinite(popup[k]) && popup[k] > 0)) throw fail('invalid_config', `option popup.${k} must be a positive number`);
+  }
+  if (mode !== 'popup' && mode !== 'redirect') return { mode, popup };
+  if (globalThis.location && !sameOrigin(o.redirectUri, location.href)) throw fail('invalid_config', `redirectUri ${o.redirectUri} must be on this page's origin (${location.origin}) in ${mode} mode`);
+  return { mode, popup };
+}
+
+class Client extends EventTarget {
+  #opts; #mode; #popupOpts; #storage; #prefix; #tokensKey; #resourceKey;
+  #go = null; #popup = null; #cache = { tokensRaw: undefined, tokens: null, resourceRaw: undefined, issuer: null };
+
+  constructor(options) {
+    super();
+    const { mode, popup } = checkOptions(options);
+    this.#mode = mode;
+    this.#popupOpts = popup;
+    this.#opts = options;
+    this.mcpUrl = canonicalMcpUrl(options.mcpUrl);
+    this.#storage = makeStorage(options.storage, options.storageFallbackToMemory === true);
+    this.#prefix = options.storageKeyPrefix || 'mcp-oauth';
+    this.#tokensKey = `${this.#prefix}:v1:tokens:${this.mcpUrl}`;
+    this.#resourceKey = `${this.#prefix}:v1:resource:${this.mcpUrl}`;
+    this.fetch = this.fetch.bind(this);
+    this.storage = {
+      getTokens: async () => JSON.parse((await goCall((await this.#engine()).getTokens())) || 'null'),
+      setTokens: async (t) => { await goCall((await this.#engine()).setTokens(JSON.stringify(t))); },
+      getClientInfo: async () => JSON.parse((await goCall((await this.#engine()).getClientInfo())) || 'null'),
+      setClientInfo: async (ci) => { await goCall((await this.#engine()).setClientInfo(JSON.stringify(ci))); },
+      clear: () => this.clear(),
+    };
+    if (this.#storage.webStorage && globalThis.addEventListener) {
+      // Another tab stored or removed tokens for this server.
+      addEventListener('storage', (e) => {
+        if (e.storageArea !== this.#storage.webStorage || (e.key !== this.#tokensKey && e.key !== null)) return;
+        this.#cache.tokensRaw = undefined;
+        let detail = null;
+        try { detail = e.newValue ? JSON.parse(e.newValue) : null; } catch {}
+        this.dispatchEvent(new CustomEvent('tokenchange', { detail }));
+      });
+    }
+    clients.set(this.mcpUrl, this);
+  }
+
+  // The engine's client for this server, created on first need.
+  #engine() {
+    if (!this.#go) {
+      const o = this.#opts;
+      const host = {
+        storage: this.#storage,
+        openAuthorizationUrl: (url, state, redirectUri) => this.#openAuthorizationUrl(url, state, redirectUri),
+        withLock,
+        emit: (type, json) => {
+          const detail = JSON.parse(json);
+          if (type === 'tokenchange') this.#cache.tokensRaw = undefined;
+          this.dispatchEvent(new CustomEvent(type, { detail }));
+        },
+      };
+      const goOptions = {
+        mcpUrl: o.mcpUrl, redirectUri: o.redirectUri, scopes: o.scopes, clientName: o.clientName,
+        clientMetadataUrl: o.clientMetadataUrl, clientId: o.clientId, clientSecret: o.clientSecret,
+        additionalClientMetadata: o.additionalClientMetadata, storageKeyPrefix: this.#prefix,
+        redirect: this.#mode === 'redirect',
+      };
+      this.#go = startWasm().then((api) => goCall(api.newClient(JSON.stringify(goOptions), host)));
+      this.#go.catch(() => { this.#go = null; });
+    }
+    return this.#go;
+  }
+
+  // Called by the engine with the authorization URL; resolves with the
+  // callback URL.
+  async #openAuthorizationUrl(url, state, redirectUri) {
+    if (!isHttpUrl(url)) throw fail('insecure_url', 'refusing to open a non-http(s) authorization URL');
+    const signal = this.#popup?.signal;
+    if (typeof this.#mode === 'function') {
+      const controller = new AbortController();
+      if (signal) signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+      const cb = await this.#mode(url, { signal: controller.signal, state, redirectUri });
+      if (typeof cb !== 'string') throw fail('authorization_error', 'the mode function must resolve with the callback URL string');
+      return cb;
+    }
+    // Popup mode. authorize() opened the window inside the click; a sign-in
+    // started by fetch (a 401 without a click) tries to open one now.
+    let popup = this.#popup?.window;
+    this.#popup = null;
+    if (!popup || popup.closed) popup = openPopup(this.#popupOpts);
+    if (!popup) throw fail('popup_blocked', 'the browser blocked the sign-in window; call authorize() from a click handler');
+    try {
+      return await waitForCallback({ popup, url, state, timeoutMs: this.#popupOpts.timeoutMs, signal });
+    } finally {
+      try { if (!popup.closed) popup.close(); } catch {}
+    }
+  }
+
+  authorize({ signal, returnTo } = {}) {
+    if (this.#mode === 'popup') {
+      // Before any await: popup blockers allow window.open only inside
+      // the user's click.
+      const win = openPopup(this.#popupOpts);
+      if (!win) return Promise.reject(fail('popup_blocked', 'the browser blocked the sign-in window; call authorize() from a click handler'));
+      this.#popup = { window: win, signal };
+      return this.#authorizeInEngine().finally(() => {
+        try { if (!win.closed) win.close(); } catch {}
+        this.#popup = null;
+      });
+    }
+    if (this.#mode === 'redirect') {
+      return (async () => {
+        const target = returnTo ?? location.href;
+        if (!sameOrigin(target, location.href)) throw fail('invalid_config', 'returnTo must be on this page\'s origin');
+        const { url } = JSON.parse(await goCall((await this.#engine()).begin(target)));
+        if (!isHttpUrl(url)) throw fail('insecure_url', 'refusing to open a non-http(s) authorization URL');
+        location.assign(url);
+        return new Promise(() => {}); // the page is going away
+      })();
+    }
+    this.#popup = { signal };
+    return this.#authorizeInEngine().finally(() => { this.#popup = null; });
+  }
+
+  async #authorizeInEngine() {
+    const engine = await this.#engine();
+    return JSON.parse(await goCall(engine.authorize()));
+  }
+
+  // Completes a redirect-mode sign-in (handleRedirectCallback).
+  async complete(url) {
+    return JSON.parse(await goCall((await this.#engine()).complete(url)));
+  }
+
+  // #freshTokens is the fast path: tokens from storage, parsed once per
+  // stored value, still fresh, and issued by the authorization server that
+  // discovery last named. null means "ask the engine".
+  async #freshTokens() {
+    const s = this.#storage;
+    let raw = s.getItem(this.#tokensKey);
+    let resRaw = s.getItem(this.#resourceKey);
+    if (!s.sync) [raw, resRaw] = await Promise.all([raw, resRaw]);
+    const c = this.#cache;
+    if (raw !== c.tokensRaw) {
+      c.tokensRaw = raw;
+      try { c.tokens = raw ? JSON.parse(raw) : null; } catch { c.tokens = null; }
+    }
+    if (resRaw !== c.resourceRaw) {
+      c.resourceRaw = resRaw;
+      try { c.issuer = resRaw ? JSON.parse(resRaw).authorization_server?.issuer ?? null : null; } catch { c.issuer = null; }
+    }
+    const t = c.tokens;
+    if (!t || typeof t.access_token !== 'string' || !t.access_token) return null;
+    if (c.issuer !== null && t.issuer !== c.issuer) return null;
+    return freshToken(t, Date.now() / 1000) ? t : null;
+  }
+
+  async getAccessToken() {
+    const t = await this.#freshTokens();
+    if (t) return t.access_token;
+    const json = await goCall((await this.#engine()).accessToken());
+    return JSON.parse(json).access_token;
+  }
+
+  // fetch: Bearer for this MCP server's origin only; 401 → refresh or sign
+  // in, 403 insufficient_scope → step-up, then the request is sent again.
+  async fetch(input, init) {
+    const request = new Request(input, init);
+    if (!sameOrigin(request.url, this.mcpUrl)) return fetch(request);
+    let op = { SentToken: '', Refreshed: false, Authorized: false, Authorizations: 0 };
+    for (;;) {
+      const attempt = request.clone();
+      let token = '';
+      try {
+        token = await this.getAccessToken();
+      } catch (e) {
+        if (e.code !== 'auth_required') throw e;
+      }
+      const headers = new Headers(attempt.headers);
+      if (token) headers.set('Authorization', `Bearer ${token}`);
+      op.SentToken = token;
+      const resp = await fetch(new Request(attempt, { headers }));
+      const challenge = resp.headers.get('WWW-Authenticate') || '';
+      if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
+      const engine = await this.#engine();
+      const r = JSON.parse(await goCall(engine.handleResponse(resp.status, challenge, JSON.stringify(op))));
+      if (!r.retry) return resp;
+      op = r.operation;
+      if (resp.body) resp.body.cancel().catch(() => {});
+    }
+  }
+
+  async clear() {
+    await goCall((await this.#engine()).clear());
+    this.#cache.tokensRaw = undefined;
+  }
+}
+
+// ---- module API ------------------------------------------------------------
+
+async function checkIfAuthRequired(mcpUrl, { headers, signal } = {}) {
+  if (typeof mcpUrl !== 'string') throw fail('invalid_config', 'mcpUrl must be a string');
+  const api = await startWasm();
+  const p = goCall(api.checkIfAuthRequired(mcpUrl, JSON.stringify(headers || {})));
+  if (!signal) return p;
+  if (signal.aborted) throw fail('aborted', 'checkIfAuthRequired was aborted');
+  return Promise.race([p, new Promise((_, reject) => signal.addEventListener('abort', () => reject(fail('aborted', 'checkIfAuthRequired was aborted')), { once: true }))]);
+}
+
+// scrubAddressBar removes the authorization response from the address bar,
+// so a reload or a shared link does not carry the code or state.
+function scrubAddressBar(url) {
+  if (!globalThis.location || url !== location.href) return;
+  const u = new URL(url);
+  let changed = false;
+  for (const p of RESPONSE_PARAMS) if (u.searchParams.has(p)) { u.searchParams.delete(p); changed = true; }
+  if (u.hash && RESPONSE_PARAMS.some((p) => new URLSearchParams(u.hash.slice(1)).has(p))) { u.hash = ''; changed = true; }
+  if (changed) history.replaceState(history.state, '', u.href);
+}
+
+async function handleRedirectCallback(url = globalThis.location?.href, options = {}) {
+  if (typeof url !== 'string') throw fail('invalid_config', 'handleRedirectCallback needs the callback URL as a string');
+  let params;
+  try {
+    const u = new URL(url);
+    params = u.search ? u.searchParams : new URLSearchParams(u.hash.slice(1));
+  } catch {
+    throw fail('authorization_error', 'the callback URL is not a valid URL');
+  }
+  if (!params.has('code') && !params.has('error') && !params.has('state')) return null; // an ordinary page load: no wasm needed
+  try {
+    const api = await startWasm();
+    const storage = makeStorage(options.storage, false);
+    const pendingJson = await goCall(api.pendingFor({ storage }, options.storageKeyPrefix || 'mcp-oauth', url));
+    if (!pendingJson) return null;
+    const pending = JSON.parse(pendingJson);
+    const client = clients.get(pending.mcp_url) || new Client({
+      mcpUrl: pending.mcp_url, redirectUri: pending.redirect_uri, mode: 'redirect',
+      storage: options.storage, storageKeyPrefix: options.storageKeyPrefix,
+    });
+    const result = await client.complete(url);
+    const here = globalThis.location?.href || result.mcpUrl;
+    result.returnTo = result.returnTo && sameOrigin(result.returnTo, here) ? result.returnTo : new URL('./', here).href;
+    return result;
+  } finally {
+    scrubAddressBar(url);
+  }
+}
+
+export async function load({ wasmUrl, eager = false } = {}) {
+  if (wasmUrl !== undefined) wasmUrlDefault = new URL(wasmUrl, import.meta.url);
+  if (eager) await startWasm();
+  return Object.freeze({
+    version: VERSION,
+    checkIfAuthRequired,
+    createClient: (options) => new Client(options),
+    handleRedirectCallback,
+    McpOAuthError,
+  });
+}
