@@ -7,14 +7,9 @@ package mcpoauth_test
 // they fail, on purpose: CI must not pass them by skipping.
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -107,258 +102,17 @@ func newPeersClient(t *testing.T, cfg mcpoauth.Config) *mcpoauth.Client {
 	return c
 }
 
-// ------------------------------------------------- MCP over Streamable HTTP ---
-
-// peersMCPSession speaks MCP JSON-RPC over Streamable HTTP through an
-// authorizing RoundTripper.
-type peersMCPSession struct {
-	hc        *http.Client
-	url       string
-	sessionID string
-	protocol  string
-	nextID    int
-}
-
-func newPeersMCPSession(client *mcpoauth.Client, url string) *peersMCPSession {
-	return &peersMCPSession{hc: &http.Client{Transport: client.Transport(nil)}, url: url}
-}
-
-// peersHTTPError is a non-2xx answer from the MCP server.
-type peersHTTPError struct {
-	Status          int
-	WWWAuthenticate string
-	Body            string
-}
-
-func (e *peersHTTPError) Error() string {
-	return fmt.Sprintf("MCP server answered HTTP %d (WWW-Authenticate: %q): %s", e.Status, e.WWWAuthenticate, e.Body)
-}
-
-type peersRPCMessage struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id,omitempty"`
-	Method  string          `json:"method,omitempty"`
-	Result  json.RawMessage `json:"result,omitempty"`
-	Error   *struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	} `json:"error,omitempty"`
-}
-
-func (s *peersMCPSession) post(ctx context.Context, msg map[string]any) (*http.Response, error) {
-	body, err := json.Marshal(msg)
-	if err != nil {
-		return nil, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if s.sessionID != "" {
-		req.Header.Set("Mcp-Session-Id", s.sessionID)
-	}
-	if s.protocol != "" {
-		req.Header.Set("Mcp-Protocol-Version", s.protocol)
-	}
-	resp, err := s.hc.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if sid := resp.Header.Get("Mcp-Session-Id"); sid != "" {
-		s.sessionID = sid
-	}
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		resp.Body.Close()
-		return nil, &peersHTTPError{Status: resp.StatusCode, WWWAuthenticate: resp.Header.Get("WWW-Authenticate"), Body: string(b)}
-	}
-	return resp, nil
-}
-
-// call sends a JSON-RPC request and returns its result, read from a JSON
-// body or from the SSE stream's data lines.
-func (s *peersMCPSession) call(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	s.nextID++
-	id := s.nextID
-	msg := map[string]any{"jsonrpc": "2.0", "id": id, "method": method}
-	if params != nil {
-		msg["params"] = params
-	}
-	resp, err := s.post(ctx, msg)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	var candidates [][]byte
-	switch mt {
-	case "application/json":
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		candidates = [][]byte{b}
-	case "text/event-stream":
-		// Read events until the response to our id arrives.
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 0, 64*1024), 4<<20)
-		var data []string
-		for sc.Scan() {
-			line := sc.Text()
-			if d, ok := strings.CutPrefix(line, "data:"); ok {
-				data = append(data, strings.TrimPrefix(d, " "))
-				continue
-			}
-			if line == "" && len(data) > 0 {
-				ev := []byte(strings.Join(data, "\n"))
-				data = nil
-				if r, ok, err := peersMatchResponse(ev, id); ok || err != nil {
-					return r, err
-				}
-			}
-		}
-		if len(data) > 0 {
-			candidates = [][]byte{[]byte(strings.Join(data, "\n"))}
-		} else if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("reading the SSE stream of %s: %w", method, err)
-		}
-	default:
-		return nil, fmt.Errorf("%s: unexpected Content-Type %q", method, resp.Header.Get("Content-Type"))
-	}
-	for _, c := range candidates {
-		if r, ok, err := peersMatchResponse(c, id); ok || err != nil {
-			return r, err
-		}
-	}
-	return nil, fmt.Errorf("%s: no JSON-RPC response with id %d in the answer", method, id)
-}
-
-// peersMatchResponse decodes one message (or a batch) and returns the result of
-// the response with the given id.
-func peersMatchResponse(b []byte, id int) (json.RawMessage, bool, error) {
-	b = bytes.TrimSpace(b)
-	var msgs []peersRPCMessage
-	if bytes.HasPrefix(b, []byte("[")) {
-		if err := json.Unmarshal(b, &msgs); err != nil {
-			return nil, false, fmt.Errorf("malformed JSON-RPC batch %s: %w", b, err)
-		}
-	} else {
-		var m peersRPCMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			return nil, false, fmt.Errorf("malformed JSON-RPC message %s: %w", b, err)
-		}
-		msgs = []peersRPCMessage{m}
-	}
-	for _, m := range msgs {
-		if string(m.ID) != fmt.Sprint(id) || m.Method != "" {
-			continue
-		}
-		if m.Error != nil {
-			return nil, true, fmt.Errorf("JSON-RPC error %d: %s", m.Error.Code, m.Error.Message)
-		}
-		return m.Result, true, nil
-	}
-	return nil, false, nil
-}
-
-func (s *peersMCPSession) notify(ctx context.Context, method string) error {
-	resp, err := s.post(ctx, map[string]any{"jsonrpc": "2.0", "method": method})
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: HTTP %d", method, resp.StatusCode)
-	}
-	return nil
-}
-
-// initialize runs the MCP handshake: initialize, then
-// notifications/initialized.
-func (s *peersMCPSession) initialize(ctx context.Context) error {
-	res, err := s.call(ctx, "initialize", map[string]any{
-		"protocolVersion": "2025-06-18",
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "mcp-oauth-wasm peers_test", "version": "0.0.0"},
-	})
-	if err != nil {
-		return fmt.Errorf("initialize: %w", err)
-	}
-	var ir struct {
-		ProtocolVersion string `json:"protocolVersion"`
-	}
-	if err := json.Unmarshal(res, &ir); err != nil || ir.ProtocolVersion == "" {
-		return fmt.Errorf("initialize: unusable result %s (%v)", res, err)
-	}
-	if s.sessionID == "" {
-		return errors.New("initialize: the server returned no Mcp-Session-Id")
-	}
-	s.protocol = ir.ProtocolVersion
-	return s.notify(ctx, "notifications/initialized")
-}
-
-func (s *peersMCPSession) listTools(ctx context.Context) ([]string, error) {
-	res, err := s.call(ctx, "tools/list", map[string]any{})
-	if err != nil {
-		return nil, fmt.Errorf("tools/list: %w", err)
-	}
-	var lr struct {
-		Tools []struct {
-			Name string `json:"name"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal(res, &lr); err != nil {
-		return nil, fmt.Errorf("tools/list: %w", err)
-	}
-	var names []string
-	for _, tl := range lr.Tools {
-		names = append(names, tl.Name)
-	}
-	return names, nil
-}
-
-// callTool calls a tool and returns the text of its content; a result with
-// isError is an error.
-func (s *peersMCPSession) callTool(ctx context.Context, name string, args map[string]any) (string, error) {
-	if args == nil {
-		args = map[string]any{}
-	}
-	res, err := s.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args})
-	if err != nil {
-		return "", fmt.Errorf("tools/call %s: %w", name, err)
-	}
-	var cr struct {
-		Content []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		} `json:"content"`
-		IsError bool `json:"isError"`
-	}
-	if err := json.Unmarshal(res, &cr); err != nil {
-		return "", fmt.Errorf("tools/call %s: %w", name, err)
-	}
-	var texts []string
-	for _, c := range cr.Content {
-		texts = append(texts, c.Text)
-	}
-	text := strings.Join(texts, "\n")
-	if cr.IsError {
-		return text, fmt.Errorf("tools/call %s: tool error: %s", name, text)
-	}
-	return text, nil
-}
-
 // peersConnect opens an MCP session and checks the tools.
-func peersConnect(t *testing.T, ctx context.Context, client *mcpoauth.Client, url string) *peersMCPSession {
+func peersConnect(t *testing.T, ctx context.Context, client *mcpoauth.Client, url string) *mcpoauthtest.MCPSession {
 	t.Helper()
-	s := newPeersMCPSession(client, url)
-	if err := s.initialize(ctx); err != nil {
+	s := mcpoauthtest.NewMCPSession(client.Transport(nil), url)
+	if err := s.Initialize(ctx); err != nil {
 		t.Fatalf("MCP initialize through the engine: %v", err)
 	}
-	names, err := s.listTools(ctx)
+	if s.SessionID == "" {
+		t.Fatal("initialize: the server returned no Mcp-Session-Id")
+	}
+	names, err := s.ListTools(ctx)
 	if err != nil {
 		t.Fatalf("MCP tools/list: %v", err)
 	}
@@ -389,7 +143,7 @@ func TestPeersFirstConnect(t *testing.T) {
 	before := time.Now()
 	s := peersConnect(t, ctx, client, mcp.URL)
 
-	out, err := s.callTool(ctx, "echo", map[string]any{"message": "hello peers"})
+	out, err := s.CallTool(ctx, "echo", map[string]any{"message": "hello peers"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -478,7 +232,7 @@ func TestPeersStepUp(t *testing.T) {
 		t.Fatalf("the first token already has mcp:admin (scope %q); the step-up would not be tested", first.Scope)
 	}
 
-	out, err := s.callTool(ctx, "admin_stats", nil)
+	out, err := s.CallTool(ctx, "admin_stats", nil)
 	if err != nil {
 		t.Fatalf("admin_stats after step-up: %v", err)
 	}
@@ -523,7 +277,7 @@ func TestPeersStepUp(t *testing.T) {
 	}
 
 	// The stepped-up token works for ordinary calls too.
-	if _, err := s.callTool(ctx, "echo", map[string]any{"message": "after step-up"}); err != nil {
+	if _, err := s.CallTool(ctx, "echo", map[string]any{"message": "after step-up"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -552,7 +306,7 @@ func TestPeersRefresh(t *testing.T) {
 	// Past expiry, for the engine (1 s skew) and for the AS.
 	time.Sleep(time.Until(time.Unix(before.ExpiresAt, 0)) + 500*time.Millisecond)
 
-	if _, err := s.callTool(ctx, "echo", map[string]any{"message": "after expiry"}); err != nil {
+	if _, err := s.CallTool(ctx, "echo", map[string]any{"message": "after expiry"}); err != nil {
 		t.Fatalf("echo after the access token expired: %v", err)
 	}
 	after, err := client.Tokens(ctx)

@@ -308,6 +308,14 @@ func TestFetchTransport(t *testing.T) {
 	if resp.StatusCode != 200 || string(body) != `{"a":1}` || resp.Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("status %d body %q type %q", resp.StatusCode, body, resp.Header.Get("Content-Type"))
 	}
+	// A body: the echo of a data: URL cannot take one, but fetch must be
+	// called with it (a POST to a data: URL is a network error, not a
+	// conversion failure in Go).
+	req, _ = http.NewRequest(http.MethodPost, "http://127.0.0.1:1/token", strings.NewReader("grant_type=x"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if _, err := (fetchTransport{}).RoundTrip(req); err == nil || strings.Contains(err.Error(), "ValueOf") {
+		t.Fatalf("a request with a body: %v", err)
+	}
 	req, _ = http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
 	if _, err := (fetchTransport{}).RoundTrip(req); err == nil {
 		t.Fatal("no error for an unreachable server")

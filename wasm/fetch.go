@@ -36,6 +36,12 @@ func (fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		"redirect":    "manual",
 		"cache":       "no-store",
 	}
+	// safejs.ValueOf takes plain Go values only: JS values (the body, the
+	// signal) are set on the converted object.
+	initValue, err := safejs.ValueOf(init)
+	if err != nil {
+		return nil, err
+	}
 	if req.Body != nil && req.Body != http.NoBody {
 		body, err := io.ReadAll(req.Body)
 		req.Body.Close()
@@ -49,17 +55,15 @@ func (fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if _, err := safejs.CopyBytesToJS(arr, body); err != nil {
 			return nil, err
 		}
-		init["body"] = arr
+		if err := initValue.Set("body", arr); err != nil {
+			return nil, err
+		}
 	}
 	controller, err := global("AbortController").New()
 	if err != nil {
 		return nil, err
 	}
 	signal, _ := controller.Get("signal")
-	initValue, err := safejs.ValueOf(init)
-	if err != nil {
-		return nil, err
-	}
 	if err := initValue.Set("signal", signal); err != nil {
 		return nil, err
 	}

@@ -8,15 +8,10 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	mcpoauth "github.com/mcp-oauth-wasm/mcp-oauth-wasm"
@@ -77,123 +72,19 @@ func run(serverURL string) error {
 	if err != nil {
 		return err
 	}
-	s := &session{url: serverURL, http: &http.Client{Transport: client.Transport(nil)}}
-	if _, err := s.request(ctx, "initialize", map[string]any{
-		"protocolVersion": "2025-11-25",
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "mcp-oauth-wasm-conformance", "version": "0"},
-	}); err != nil {
+	s := mcpoauthtest.NewMCPSession(client.Transport(nil), serverURL)
+	if err := s.Initialize(ctx); err != nil {
 		return err
 	}
-	if err := s.notify(ctx, "notifications/initialized"); err != nil {
-		return err
-	}
-	res, err := s.request(ctx, "tools/list", map[string]any{})
+	tools, err := s.ListTools(ctx)
 	if err != nil {
 		return err
 	}
-	var list struct {
-		Tools []struct {
-			Name string `json:"name"`
-		} `json:"tools"`
-	}
-	if err := json.Unmarshal(res, &list); err != nil {
-		return fmt.Errorf("tools/list result: %v", err)
-	}
-	fmt.Fprintf(os.Stderr, "tools: %d\n", len(list.Tools))
-	if len(list.Tools) > 0 {
-		if _, err := s.request(ctx, "tools/call", map[string]any{"name": list.Tools[0].Name, "arguments": map[string]any{}}); err != nil {
+	fmt.Fprintf(os.Stderr, "tools: %v\n", tools)
+	if len(tools) > 0 {
+		if _, err := s.CallTool(ctx, tools[0], nil); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// session is a minimal MCP Streamable HTTP client.
-type session struct {
-	url       string
-	http      *http.Client
-	sessionID string
-	nextID    int
-}
-
-func (s *session) post(ctx context.Context, msg map[string]any) (*http.Response, error) {
-	body, _ := json.Marshal(msg)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json, text/event-stream")
-	if s.sessionID != "" {
-		req.Header.Set("Mcp-Session-Id", s.sessionID)
-	}
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	if id := resp.Header.Get("Mcp-Session-Id"); id != "" {
-		s.sessionID = id
-	}
-	return resp, nil
-}
-
-func (s *session) notify(ctx context.Context, method string) error {
-	resp, err := s.post(ctx, map[string]any{"jsonrpc": "2.0", "method": method})
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s: HTTP %d", method, resp.StatusCode)
-	}
-	return nil
-}
-
-func (s *session) request(ctx context.Context, method string, params any) (json.RawMessage, error) {
-	s.nextID++
-	id := s.nextID
-	resp, err := s.post(ctx, map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
-		return nil, fmt.Errorf("%s: HTTP %d: %s", method, resp.StatusCode, bytes.TrimSpace(b))
-	}
-	var payloads [][]byte
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			if line, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
-				payloads = append(payloads, []byte(strings.TrimSpace(line)))
-			}
-		}
-	} else {
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return nil, err
-		}
-		payloads = append(payloads, b)
-	}
-	for _, p := range payloads {
-		var msg struct {
-			ID     *int            `json:"id"`
-			Result json.RawMessage `json:"result"`
-			Error  *struct {
-				Code    int    `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if json.Unmarshal(p, &msg) != nil || msg.ID == nil || *msg.ID != id {
-			continue
-		}
-		if msg.Error != nil {
-			return nil, fmt.Errorf("%s: JSON-RPC error %d: %s", method, msg.Error.Code, msg.Error.Message)
-		}
-		return msg.Result, nil
-	}
-	return nil, fmt.Errorf("%s: no response with id %d", method, id)
 }
