@@ -276,4 +276,3 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 	_ = obj.Set("mcpUrl", c.MCPURL())
 	return obj, nil
 }
-
