@@ -5,7 +5,7 @@
 #   ./build.sh test          run every test (what CI runs)
 #   ./build.sh conformance   the official MCP conformance suite (auth + backcompat) against the native client
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
-#   ./build.sh demo          the demo page with a local authorization server and MCP server
+#   ./build.sh demo [-addr 127.0.0.1:8400]   the demo page, a local authorization server and MCP server; prints the URL
 #   ./build.sh bench         benchmarks
 #
 # It installs what it needs: Node.js and npm from Debian's packages when
@@ -37,6 +37,10 @@ ensure_node() {
   if [ ! -d peers/node_modules/oidc-provider ] || [ ! -d peers/node_modules/@modelcontextprotocol/sdk ]; then
     log "npm ci in peers/ (oidc-provider, MCP TypeScript SDK)"
     (cd peers && npm ci --no-audit --no-fund >&2)
+  fi
+  if [ ! -f web/demo/mcp-sdk.js ] || [ web/demo/package-lock.json -nt web/demo/mcp-sdk.js ]; then
+    log "npm ci and build in web/demo/ (the TypeScript SDK bundled for the browser)"
+    (cd web/demo && npm ci --no-audit --no-fund >&2 && npm run --silent build >&2)
   fi
 }
 
@@ -161,8 +165,10 @@ case "${1:-build}" in
     conformance ;;
   fuzz) shift; fuzz "${1:-60}" ;;
   demo)
-    echo "build.sh: the demo arrives with the browser module (issue 2/5); today the engine, its tests and the conformance client exist" >&2
-    exit 2 ;;
+    shift
+    ensure_node
+    build
+    exec go run ./cmd/demo "$@" ;;
   bench)
     echo "build.sh: benchmarks arrive with issue 5/5" >&2
     exit 2 ;;
