@@ -97,6 +97,8 @@ const (
 	StepRefresh       Step = "refresh"
 )
 
+func (s Step) String() string { return string(s) }
+
 // Progress is one progress event. It never carries a token.
 type Progress struct {
 	Step   Step   `json:"step"`
@@ -217,6 +219,24 @@ type AuthorizeOptions struct {
 	StepUp bool
 	// ReturnTo is where a redirect flow goes back to afterwards.
 	ReturnTo string
+	// discovered: discovery was refreshed for this challenge just now.
+	discovered bool
+}
+
+// authorizationServerMoved re-reads the MCP server's metadata and reports
+// whether it now names another authorization server than the one that
+// issued the stored tokens; if so the tokens are dropped.
+func (c *Client) authorizationServerMoved(ctx context.Context, ch *BearerChallenge) (bool, error) {
+	info, err := c.discover(ctx, ch, true)
+	if err != nil {
+		return false, err
+	}
+	t, err := c.loadTokens(ctx)
+	if err != nil || t == nil || t.Issuer == info.AuthServer.Issuer {
+		return false, err
+	}
+	c.warn(newError(CodeAuthRequired, "%s now names authorization server %s instead of %s; signing in there", c.mcpKey, info.AuthServer.Issuer, t.Issuer))
+	return true, c.removeTokens(ctx)
 }
 
 // Authorize runs the whole flow through the configured UserAgent and
@@ -261,7 +281,7 @@ var errRegistrationForgotten = errors.New("the cached client registration was re
 // pending authorization under a fresh state, and returns the URL to open.
 func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) (*AuthorizationRequest, error) {
 	ch := opts.Challenge
-	info, err := c.discover(ctx, ch, ch != nil)
+	info, err := c.discover(ctx, ch, ch != nil && !opts.discovered)
 	if err != nil {
 		return nil, err
 	}
@@ -560,14 +580,25 @@ func (c *Client) HandleResponse(ctx context.Context, status int, header http.Hea
 	switch status {
 	case http.StatusUnauthorized:
 		ch, _ := BearerChallengeFrom(header)
+		rediscovered := false
 		if op.SentToken != "" && !op.Refreshed && !op.Authorized {
 			op.Refreshed = true
-			t, err := c.refresh(ctx, op.SentToken)
-			if err == nil && t.AccessToken != op.SentToken {
-				return true, nil
-			}
-			if err != nil && CodeOf(err) != CodeAuthRequired {
+			// A refused token may mean the authorization server moved:
+			// re-read the server's metadata before refreshing, so that the
+			// old issuer is neither asked nor its tokens sent again.
+			moved, err := c.authorizationServerMoved(ctx, &ch)
+			if err != nil {
 				return false, err
+			}
+			rediscovered = true
+			if !moved {
+				t, err := c.refresh(ctx, op.SentToken)
+				if err == nil && t.AccessToken != op.SentToken {
+					return true, nil
+				}
+				if err != nil && CodeOf(err) != CodeAuthRequired {
+					return false, err
+				}
 			}
 		}
 		if op.Authorized || op.Authorizations >= maxAuthorizations {
@@ -575,7 +606,7 @@ func (c *Client) HandleResponse(ctx context.Context, status int, header http.Hea
 		}
 		op.Authorized = true
 		op.Authorizations++
-		if _, err := c.Authorize(ctx, AuthorizeOptions{Challenge: &ch}); err != nil {
+		if _, err := c.Authorize(ctx, AuthorizeOptions{Challenge: &ch, discovered: rediscovered}); err != nil {
 			return false, err
 		}
 		return true, nil

@@ -181,7 +181,7 @@ func (c *Client) fetchPRM(ctx context.Context, fromChallenge string) (*Protected
 	for _, u := range prmURLs(c.mcp, fromChallenge) {
 		r, err := c.http.get(ctx, u, "protected resource metadata request")
 		if err != nil {
-			if fromChallenge != "" || CodeOf(err) == CodeTimeout || CodeOf(err) == CodeAborted {
+			if fromChallenge != "" || CodeOf(err) != CodeNetworkError {
 				return nil, "", tried, err
 			}
 			// In a browser a 404 without CORS headers looks like a network
@@ -210,23 +210,27 @@ func (c *Client) fetchPRM(ctx context.Context, fromChallenge string) (*Protected
 }
 
 // fetchAuthServerMetadata tries the issuer's metadata URLs in order; the
-// first document that validates wins. found is false when every URL
-// answered 4xx (the server has no metadata).
-func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string, legacy bool) (m *AuthServerMetadata, found bool, err error) {
+// first document that validates wins. found is false when no URL had a
+// document (all answered 3xx or 4xx); tried says what each answered.
+func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string, legacy bool) (m *AuthServerMetadata, found bool, tried attempts, err error) {
 	iu, err := parseSecureURL("authorization server issuer", issuer)
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
-	var tried attempts
 	var mismatch, invalid, network error
 	for _, u := range authServerMetadataURLs(iu) {
 		r, err := c.http.get(ctx, u, "authorization server metadata request")
-		if err != nil {
-			if CodeOf(err) == CodeTimeout || CodeOf(err) == CodeAborted {
-				return nil, false, err
-			}
+		switch CodeOf(err) {
+		case "":
+		case CodeTimeout, CodeAborted:
+			return nil, false, tried, err
+		case CodeNetworkError:
 			network = err
 			tried.add(u, "no answer")
+			continue
+		default: // an answer that could not be read (too large)
+			invalid = err
+			tried.add(u, err.Error())
 			continue
 		}
 		if why, skip := passOver(r); skip {
@@ -251,20 +255,20 @@ func (c *Client) fetchAuthServerMetadata(ctx context.Context, issuer string, leg
 			tried.add(u, err.Error())
 			continue
 		}
-		return &doc, true, nil
+		return &doc, true, tried, nil
 	}
 	switch {
 	case mismatch != nil:
-		return nil, true, mismatch
+		return nil, true, tried, mismatch
 	case invalid != nil:
-		return nil, true, invalid
+		return nil, true, tried, invalid
 	case network != nil:
 		if CodeOf(network) == CodeNetworkError {
-			return nil, true, wrapError(CodeNetworkError, network, "could not fetch authorization server metadata for %s (tried %s): %v", issuer, tried, network)
+			return nil, true, tried, wrapError(CodeNetworkError, network, "could not fetch authorization server metadata for %s (tried %s): %v", issuer, tried, network)
 		}
-		return nil, true, wrapError(CodeDiscoveryFailed, network, "could not fetch authorization server metadata for %s (tried %s)", issuer, tried)
+		return nil, true, tried, wrapError(CodeDiscoveryFailed, network, "could not fetch authorization server metadata for %s (tried %s)", issuer, tried)
 	}
-	return nil, false, nil
+	return nil, false, tried, nil
 }
 
 // legacyAuthServerMetadata is what a 2025-03-26 client assumes for a server
@@ -377,13 +381,13 @@ func (c *Client) authServerMetadata(ctx context.Context, issuer string, legacy b
 	if ok && now-rec.FetchedAt < int64(c.cfg.DiscoveryTTL.Seconds()) {
 		return rec.Metadata, nil
 	}
-	m, found, err := c.fetchAuthServerMetadata(ctx, issuer, legacy)
+	m, found, tried, err := c.fetchAuthServerMetadata(ctx, issuer, legacy)
 	if err != nil {
 		return nil, err
 	}
 	if !found {
 		if !legacy {
-			return nil, newError(CodeDiscoveryFailed, "authorization server %s publishes no metadata at any of its well-known URLs", issuer)
+			return nil, newError(CodeDiscoveryFailed, "authorization server %s publishes no usable metadata (tried %s)", issuer, tried)
 		}
 		m = legacyAuthServerMetadata(issuer)
 	}

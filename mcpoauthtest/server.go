@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,10 @@ type Options struct {
 	// UngrantableScopes are dropped from what the authorization server
 	// grants, whatever is asked.
 	UngrantableScopes []string
+	// AuthorizationServer, when set, protects this server's MCP endpoint
+	// instead of its own authorization server: the PRM names its issuer and
+	// only its tokens are accepted (an authorization server that moved).
+	AuthorizationServer *Server
 }
 
 // Request is one request the server saw.
@@ -109,6 +114,7 @@ type Server struct {
 	*httptest.Server
 	Opts Options
 
+	prefix   string // makes this server's codes and tokens unique
 	mu       sync.Mutex
 	requests []Request
 	clients  map[string]*client
@@ -121,6 +127,7 @@ type Server struct {
 // NewServer starts a test server; close it with Close.
 func NewServer(opts Options) *Server {
 	s := &Server{Opts: opts, clients: map[string]*client{}, codes: map[string]grant{}, access: map[string]token{}, refresh: map[string]grant{}}
+	s.prefix = fmt.Sprintf("s%d", serverCount.Add(1))
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	for id, secret := range opts.StaticClients {
 		m := opts.StaticAuthMethod
@@ -183,10 +190,15 @@ func (s *Server) ExpireAccessTokens() {
 	s.access = map[string]token{}
 }
 
+var serverCount atomic.Int64
+
 func (s *Server) next(prefix string) string {
 	s.seq++
-	return fmt.Sprintf("%s-%d", prefix, s.seq)
+	return fmt.Sprintf("%s-%s-%d", s.prefix, prefix, s.seq)
 }
+
+// Issued reports whether this server minted the token.
+func (s *Server) Issued(token string) bool { return strings.HasPrefix(token, s.prefix+"-") }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -258,7 +270,7 @@ func (s *Server) resource() string {
 }
 
 func (s *Server) servePRM(w http.ResponseWriter) {
-	doc := map[string]any{"resource": s.resource(), "authorization_servers": []string{s.Issuer()}}
+	doc := map[string]any{"resource": s.resource(), "authorization_servers": []string{s.tokenIssuer().Issuer()}}
 	if len(s.Opts.PRMScopes) > 0 {
 		doc["scopes_supported"] = s.Opts.PRMScopes
 	}
@@ -507,11 +519,20 @@ func (s *Server) challenge(w http.ResponseWriter, status int, errCode, scope str
 	w.WriteHeader(status)
 }
 
+// tokenIssuer is the server whose tokens the MCP endpoint accepts.
+func (s *Server) tokenIssuer() *Server {
+	if s.Opts.AuthorizationServer != nil {
+		return s.Opts.AuthorizationServer
+	}
+	return s
+}
+
 func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
-	s.mu.Lock()
-	tok, ok := s.access[strings.TrimPrefix(auth, "Bearer ")]
-	s.mu.Unlock()
+	is := s.tokenIssuer()
+	is.mu.Lock()
+	tok, ok := is.access[strings.TrimPrefix(auth, "Bearer ")]
+	is.mu.Unlock()
 	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(tok.expires) || tok.resource != s.resource() {
 		s.challenge(w, http.StatusUnauthorized, "", s.Opts.ChallengeScope)
 		return
