@@ -3,7 +3,8 @@
 #
 #   ./build.sh               build web/mcp-oauth.wasm and copy wasm_exec.js beside it
 #   ./build.sh test          run every test (what CI runs)
-#   ./build.sh conformance   the official MCP conformance suite (auth + backcompat) against the native client
+#   ./build.sh conformance [--browser]   the official MCP conformance suite (auth + backcompat)
+#                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
 #   ./build.sh demo [-addr 127.0.0.1:8400]   the demo page, a local authorization server and MCP server; prints the URL
 #   ./build.sh bench         benchmarks
@@ -75,6 +76,29 @@ conformance() {
   conformance/run.sh "$ROOT/.cache/nativeclient"
 }
 
+# conformance_browser: the same suites with the browser module (the wasm,
+# mcp-oauth.js and the TypeScript SDK in headless Chromium) as the client.
+conformance_browser() {
+  ensure_node
+  ensure_chromium
+  build
+  log "conformance suite (auth + backcompat) against the browser module in headless Chromium"
+  go build -o "$ROOT/.cache/browserclient" ./conformance/browserclient
+  conformance/run.sh "$ROOT/.cache/browserclient"
+}
+
+# count_conformance adds a run's "N passed, M failed" line to the totals.
+count_conformance() {
+  local line
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + ${line%% passed*}))
+    failed=$((failed + $(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')))
+  else
+    failed=$((failed + 1))
+  fi
+}
+
 fuzz_targets() { grep -ho '^func Fuzz[A-Za-z0-9_]*' *_test.go | sed 's/^func //'; }
 
 fuzz() {
@@ -136,19 +160,15 @@ run_tests() {
   set +e
   conformance | tee .cache/conformance.log
   local cstatus=${PIPESTATUS[0]}
+  conformance_browser | tee .cache/conformance-browser.log
+  local bstatus=${PIPESTATUS[0]}
   set -e
-  [ "$cstatus" -eq 0 ] || status=1
-  local line
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' .cache/conformance.log | tail -1)
-  if [ -n "$line" ]; then
-    passed=$((passed + ${line%% passed*}))
-    failed=$((failed + $(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')))
-  else
-    failed=$((failed + 1))
-  fi
+  [ "$cstatus" -eq 0 ] && [ "$bstatus" -eq 0 ] || status=1
+  count_conformance .cache/conformance.log
+  count_conformance .cache/conformance-browser.log
 
   echo
-  echo "go tests (native and in Chromium), fuzz targets and conformance scenarios:"
+  echo "go tests (native and in Chromium), fuzz targets and conformance scenarios (native and browser):"
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ] || status=1
   return $status
@@ -159,10 +179,7 @@ case "${1:-build}" in
   test) run_tests ;;
   conformance)
     shift
-    if [ "${1:-}" = "--browser" ]; then
-      echo "build.sh: conformance --browser arrives with the browser end-to-end suite (issue 3/5)" >&2; exit 2
-    fi
-    conformance ;;
+    if [ "${1:-}" = "--browser" ]; then conformance_browser; else conformance; fi ;;
   fuzz) shift; fuzz "${1:-60}" ;;
   demo)
     shift
