@@ -204,8 +204,18 @@ function readRelay(state) {
 
 // waitForCallback resolves with the callback URL for state, delivered by
 // callback.html over postMessage, BroadcastChannel or the localStorage
-// relay. popup.closed alone is not trusted while a COOP page may have
-// severed the popup from this window (then closed reads true at once).
+// relay. A message from this sign-in's own popup is passed on whatever its
+// state, so that a tampered response ends as state_mismatch (the engine's
+// check), not as a silent wait; messages from elsewhere (another tab's
+// sign-in) must carry this state.
+//
+// popup.closed alone is not trusted while a COOP page may have severed the
+// popup from this window: then closed reads true while the user signs in.
+// Severance happens when the first authorization-server page commits, so a
+// popup that reads closed before it was ever seen at a cross-origin page
+// (where reading its location throws) is taken as severed, and the sign-in
+// waits for the callback, the timeout or the AbortSignal. A popup seen at
+// the authorization server and then closed was closed by the user.
 function waitForCallback({ popup, url, state, timeoutMs, signal }) {
   return new Promise((resolve, reject) => {
     const timers = [];
@@ -219,13 +229,13 @@ function waitForCallback({ popup, url, state, timeoutMs, signal }) {
       try { localStorage.removeItem(POPUP_MARKER_KEY + state); } catch {}
     };
     const done = (fn, v) => { cleanup(); fn(v); };
-    const accept = (data) => {
-      if (data && data.type === CALLBACK_MESSAGE && typeof data.url === 'string' && stateOf(data.url) === state) {
+    const accept = (data, fromOwnPopup = false) => {
+      if (data && data.type === CALLBACK_MESSAGE && typeof data.url === 'string' && (fromOwnPopup || stateOf(data.url) === state)) {
         try { localStorage.removeItem(CALLBACK_KEY + state); } catch {}
         done(resolve, data.url);
       }
     };
-    const onMessage = (e) => { if (e.origin === location.origin) accept(e.data); };
+    const onMessage = (e) => { if (e.origin === location.origin) accept(e.data, e.source === popup); };
     const onStorage = (e) => { if (e.key === CALLBACK_KEY + state && e.newValue) { const u = readRelay(state); if (u) accept({ type: CALLBACK_MESSAGE, url: u }); } };
     const onAbort = () => { try { popup.close(); } catch {} done(reject, fail('aborted', 'the sign-in was aborted')); };
 
@@ -241,28 +251,28 @@ function waitForCallback({ popup, url, state, timeoutMs, signal }) {
     }
     try { localStorage.setItem(POPUP_MARKER_KEY + state, String(Date.now())); } catch {}
 
-    const navigatedAt = Date.now();
     try {
       popup.location.href = url;
     } catch (e) {
       return done(reject, fail('popup_blocked', `the sign-in window could not be navigated: ${e.message}`));
     }
-    let seenOpen = false;
+    let seenCrossOrigin = false;
     let closedAt = 0;
     timers.push(setInterval(() => {
       const u = readRelay(state);
       if (u) return accept({ type: CALLBACK_MESSAGE, url: u });
-      if (!popup.closed) { seenOpen = true; closedAt = 0; return; }
+      if (!popup.closed) {
+        closedAt = 0;
+        if (!seenCrossOrigin) {
+          try { void popup.location.href; } catch { seenCrossOrigin = true; }
+        }
+        return;
+      }
+      if (!seenCrossOrigin) return; // severed by COOP at the first page: wait
+      // Closed by the user; a 1 s grace lets a callback just posted arrive.
       if (!closedAt) closedAt = Date.now();
-      // A popup that reads closed within 2 s of navigating to the
-      // authorization server is most likely severed by COOP, not closed:
-      // keep waiting for the callback (until the timeout). One that was
-      // seen open for longer and then reads closed was closed by the user;
-      // a 1 s grace lets a callback that was just posted arrive.
-      const severedByCOOP = closedAt - navigatedAt < 2000 && !seenOpenLong();
-      if (!severedByCOOP && Date.now() - closedAt > 1000) done(reject, fail('popup_closed', 'the sign-in window was closed before sign-in finished'));
+      if (Date.now() - closedAt > 1000) done(reject, fail('popup_closed', 'the sign-in window was closed before sign-in finished'));
     }, 250));
-    const seenOpenLong = () => seenOpen && Date.now() - navigatedAt >= 2000;
     timers.push(setTimeout(() => { try { popup.close(); } catch {} done(reject, fail('timeout', `sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (popup.timeoutMs)`)); }, timeoutMs));
   });
 }
