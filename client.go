@@ -289,8 +289,8 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	if err := as.requireS256(); err != nil {
 		return nil, err
 	}
-	if ch == nil && !opts.StepUp {
-		ch = c.cachedChallenge(ctx)
+	if ch == nil && info.ChallengeScope != "" {
+		ch = &BearerChallenge{Scope: info.ChallengeScope}
 	}
 	previous := ""
 	if opts.StepUp {
@@ -349,16 +349,6 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	}
 	c.progress(Progress{Step: StepAuthorization, MCPURL: c.mcpKey, Issuer: as.Issuer})
 	return &AuthorizationRequest{URL: authURL, State: p.State, RedirectURI: p.RedirectURI}, nil
-}
-
-// cachedChallenge is a placeholder for challenge-derived scope when the
-// authorization starts without a 401: the server is asked for one.
-func (c *Client) cachedChallenge(ctx context.Context) *BearerChallenge {
-	ch, err := c.probeChallenge(ctx)
-	if err != nil {
-		return nil
-	}
-	return ch
 }
 
 // CompleteAuthorization finishes an authorization from the callback URL the

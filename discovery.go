@@ -294,8 +294,11 @@ type serverInfo struct {
 	PRM                 *ProtectedResourceMetadata `json:"prm,omitempty"`
 	AuthServer          *AuthServerMetadata        `json:"authorization_server"`
 	// Legacy marks the 2025-03-26 fallback (no PRM).
-	Legacy    bool  `json:"legacy,omitempty"`
-	FetchedAt int64 `json:"fetched_at"`
+	Legacy bool `json:"legacy,omitempty"`
+	// ChallengeScope is the scope of the challenge discovery started from,
+	// kept for authorizations that start without one (a click).
+	ChallengeScope string `json:"challenge_scope,omitempty"`
+	FetchedAt      int64  `json:"fetched_at"`
 }
 
 func (s *serverInfo) validate() error {
@@ -321,9 +324,11 @@ func (r *authServerRecord) validate() error {
 }
 
 // discover finds out how to authorize for the MCP server. ch is the Bearer
-// challenge of a 401, if there was one. Cached results younger than
-// DiscoveryTTL are used unless fresh is set; a 401 always re-reads the
-// server's PRM, so that an authorization server move is noticed.
+// challenge of a 401, if there was one; without one, and without fresh
+// cached results, the server is asked for its challenge first (it may name
+// its PRM only there). Cached results younger than DiscoveryTTL are used
+// unless fresh is set; a 401 always re-reads the server's PRM, so that an
+// authorization server move is noticed.
 func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) (*serverInfo, error) {
 	now := c.now().Unix()
 	if !fresh {
@@ -338,6 +343,13 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 	}
 	c.progress(Progress{Step: StepDiscovery, MCPURL: c.mcpKey})
 
+	if ch == nil {
+		probed, err := c.probeChallenge(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ch = probed
+	}
 	headerURL := ""
 	if ch != nil {
 		headerURL = ch.ResourceMetadata
@@ -347,6 +359,9 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 		return nil, err
 	}
 	info := &serverInfo{FetchedAt: now}
+	if ch != nil {
+		info.ChallengeScope = ch.Scope
+	}
 	var issuer string
 	if prm != nil {
 		info.PRM, info.ResourceMetadataURL, info.Resource = prm, prmURL, prm.Resource

@@ -28,7 +28,7 @@ func TestDiscoveryUsesResourceMetadataFromChallenge(t *testing.T) {
 // Rule §4.1: without the header, the path-suffixed well-known URL, then the
 // root one; nothing else.
 func TestDiscoveryTriesPathThenRootPRM(t *testing.T) {
-	s := newServer(t, mcpoauthtest.Options{PRM: "root"})
+	s := newServer(t, mcpoauthtest.Options{PRM: "root", ChallengeWithoutPRM: true})
 	c, _ := newClient(t, s, nil)
 	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
 		t.Fatal(err)
@@ -168,5 +168,31 @@ func TestSecondServerReusesIssuerCache(t *testing.T) {
 		if strings.Contains(p, "oauth-authorization-server") || strings.HasSuffix(p, "/register") {
 			t.Fatalf("second server re-fetched %s: %v", p, after)
 		}
+	}
+}
+
+// A sign-in started by a click (no 401 in hand) asks the server for its
+// challenge first: a PRM named only in the header is found, and the
+// challenge's scope is used. With fresh cached discovery, nothing is asked.
+func TestAuthorizeWithoutChallengeUsesTheServersChallenge(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{PRM: "header", ChallengeScope: "mcp:tools"})
+	c, ua := newClient(t, s, nil)
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ua.lastAuthParams(t).Get("scope"); got != "mcp:tools" {
+		t.Fatalf("scope = %q, want the challenge's", got)
+	}
+	before := len(s.Requests())
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range s.Paths()[before:] {
+		if p == "POST /mcp" || p == "GET /mcp" || strings.Contains(p, "well-known") || strings.Contains(p, "/custom/prm") {
+			t.Fatalf("a second sign-in with fresh discovery asked %s", p)
+		}
+	}
+	if got := ua.lastAuthParams(t).Get("scope"); got != "mcp:tools" {
+		t.Fatalf("second scope = %q", got)
 	}
 }

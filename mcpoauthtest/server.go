@@ -35,6 +35,9 @@ type Options struct {
 	PRMScopes []string
 	// ChallengeScope is the scope parameter of the 401 challenge.
 	ChallengeScope string
+	// ChallengeWithoutPRM leaves resource_metadata out of challenges, so
+	// clients must find the PRM at its well-known URLs.
+	ChallengeWithoutPRM bool
 	// Metadata is where authorization server metadata is served: "oauth"
 	// (default), "openid", "openid-suffix" (issuer path + /.well-known/
 	// openid-configuration), "none".
@@ -508,7 +511,7 @@ func (s *Server) challenge(w http.ResponseWriter, status int, errCode, scope str
 	if scope != "" {
 		parts = append(parts, `scope="`+scope+`"`)
 	}
-	if u := s.prmURL(); u != "" {
+	if u := s.prmURL(); u != "" && !s.Opts.ChallengeWithoutPRM {
 		parts = append(parts, `resource_metadata="`+u+`"`)
 	}
 	h := "Bearer"
