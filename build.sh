@@ -7,7 +7,7 @@
 #                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
 #   ./build.sh demo [-addr 127.0.0.1:8400]   the demo page, a local authorization server and MCP server; prints the URL
-#   ./build.sh bench         benchmarks
+#   ./build.sh bench [-runs N]   this module beside the TypeScript SDK's auth() in headless Chromium; prints a table
 #
 # It installs what it needs: Node.js and npm from Debian's packages when
 # missing, Node 22 from the npm package node@22 (pinned in
@@ -187,8 +187,11 @@ case "${1:-build}" in
     build
     exec go run ./cmd/demo "$@" ;;
   bench)
-    echo "build.sh: benchmarks arrive with issue 5/5" >&2
-    exit 2 ;;
+    shift
+    ensure_node
+    ensure_chromium
+    build
+    exec go run ./bench "$@" ;;
   -h|--help|help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) echo "build.sh: unknown task '$1' (try ./build.sh help)" >&2; exit 2 ;;
 esac

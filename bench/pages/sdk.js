@@ -1,0 +1,137 @@
+// sdk.js: the bench page for the official TypeScript SDK's OAuth client:
+// auth() from @modelcontextprotocol/sdk 1.32.2, bundled for the browser
+// (sdk-auth.bundle.js, built from ../sdk-entry.js), with a minimal
+// OAuthClientProvider over localStorage whose redirectToAuthorization opens
+// a popup (sdk-callback.html hands the response back).
+//
+// The flow is what StreamableHTTPClientTransport does with an authProvider,
+// written out so that only auth() is bundled: every MCP request carries
+// `Bearer ${(await provider.tokens()).access_token}`; a 401 runs
+// auth(provider, {serverUrl, resourceMetadataUrl, scope}) (discovery,
+// registration, PKCE, popup); after the popup's callback,
+// auth(provider, {serverUrl, authorizationCode, ...}) (the transport's
+// finishAuth) stores the tokens; the request is sent again. The SDK has no
+// proactive expiry check: an expired token gets a 401 and auth() refreshes.
+//
+// ?mode=new        load, then wait for the driver's click on #connect
+// ?mode=returning  load, then straight to tools/list with the stored tokens
+// &mcp=<MCP URL>
+import { params, sleep, connectAndListTools, hotPath, installBench, deferred } from './common.js';
+
+const bench = installBench(params.get('mode'));
+const mcpUrl = params.get('mcp');
+const PREFIX = `sdk-bench:${mcpUrl}:`;
+const read = (k) => { const v = localStorage.getItem(PREFIX + k); return v === null ? undefined : JSON.parse(v); };
+const write = (k, v) => localStorage.setItem(PREFIX + k, JSON.stringify(v));
+
+// The minimal OAuthClientProvider: the required members only.
+class PopupProvider {
+  constructor() { this.callback = null; this.onTokens = null; }
+  get redirectUrl() { return new URL('sdk-callback.html', location.href).href; }
+  get clientMetadata() {
+    return {
+      client_name: 'TypeScript SDK bench',
+      redirect_uris: [this.redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  clientInformation() { return read('client'); }
+  saveClientInformation(info) { write('client', info); }
+  tokens() { return read('tokens'); }
+  saveTokens(tokens) { write('tokens', tokens); if (this.onTokens) this.onTokens(); }
+  saveCodeVerifier(v) { write('verifier', v); }
+  codeVerifier() { return read('verifier'); }
+  redirectToAuthorization(url) {
+    const popup = window.open(url.href, 'sdk-oauth', 'popup=yes,width=600,height=700');
+    if (!popup) throw new Error('the browser blocked the sign-in popup');
+    const d = deferred();
+    const accept = (data) => {
+      if (!data || data.type !== 'sdk-bench-callback') return;
+      removeEventListener('message', onMessage);
+      bc.close();
+      try { popup.close(); } catch {}
+      d.resolve(data.url);
+    };
+    const onMessage = (e) => { if (e.origin === location.origin) accept(e.data); };
+    const bc = new BroadcastChannel('sdk-bench-callback');
+    bc.onmessage = (e) => accept(e.data);
+    addEventListener('message', onMessage);
+    this.callback = d.promise;
+  }
+}
+
+try {
+  const t0 = performance.now();
+  const { auth, extractWWWAuthenticateParams } = await import('./sdk-auth.bundle.js');
+  const provider = new PopupProvider();
+  const t1 = performance.now();
+  bench.marks.importStart = t0;
+  bench.marks.ready = t1;
+  bench._ready.resolve({ importToReadyMs: t1 - t0 });
+
+  // sdkFetch is the transport's request path: Bearer from provider.tokens(),
+  // and on a 401, auth() (then the popup and auth() with the code), once.
+  let pauseAfterAuth = 0;
+  let onAuthorized = null;
+  const sdkFetch = async (url, init = {}) => {
+    for (let attempt = 0; ; attempt++) {
+      const headers = new Headers(init.headers);
+      const tokens = await provider.tokens();
+      if (tokens) headers.set('Authorization', `Bearer ${tokens.access_token}`);
+      const resp = await fetch(url, { ...init, headers });
+      if (resp.status !== 401 || attempt > 0) return resp;
+      await resp.body?.cancel();
+      const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(resp);
+      let result = await auth(provider, { serverUrl: mcpUrl, resourceMetadataUrl, scope });
+      if (result === 'REDIRECT') {
+        const callback = new URL(await provider.callback);
+        const code = callback.searchParams.get('code');
+        if (!code) throw new Error(`authorization failed: ${callback.searchParams.get('error')}`);
+        result = await auth(provider, { serverUrl: mcpUrl, authorizationCode: code, resourceMetadataUrl, scope });
+      }
+      if (result !== 'AUTHORIZED') throw new Error(`auth() returned ${result}`);
+      if (onAuthorized) onAuthorized();
+      if (pauseAfterAuth) await sleep(pauseAfterAuth); // keeps the retry out of the driver's connect window
+    }
+  };
+
+  bench.expireToken = () => {
+    const t = read('tokens');
+    if (!t) throw new Error('no stored tokens');
+    t.access_token = `expired-${Date.now()}`;
+    write('tokens', t);
+    return true;
+  };
+
+  bench.hot = (opts) => hotPath({ getToken: async () => (await provider.tokens())?.access_token, wrappedFetch: sdkFetch, mcpUrl, ...opts });
+
+  if (bench.mode === 'returning') {
+    const { tools } = await connectAndListTools(sdkFetch, mcpUrl, bench.marks);
+    const toolsDone = performance.now();
+    bench._done.resolve({ tools, toolsDoneMs: toolsDone, firstAuthorizedResponseMs: bench.marks.firstAuthorizedResponse, wasmStartedBeforeTools: false });
+  } else {
+    const button = document.getElementById('connect');
+    button.addEventListener('click', (ev) => {
+      const clickTs = ev.timeStamp;
+      pauseAfterAuth = 500;
+      let savedTs = null;
+      provider.onTokens = () => { provider.onTokens = null; savedTs = performance.now(); };
+      // The end of the connect: auth() with the code has resolved (the
+      // tokens are stored), as authorize() resolving is for mcp-oauth-wasm.
+      onAuthorized = () => {
+        onAuthorized = null;
+        const tokenTs = performance.now();
+        bench._tokenStored.resolve({ clickToTokenMs: tokenTs - clickTs, clickToSaveTokensMs: savedTs === null ? null : savedTs - clickTs });
+      };
+      (async () => {
+        const { tools } = await connectAndListTools(sdkFetch, mcpUrl);
+        bench._done.resolve({ tools });
+      })().catch((e) => bench.fail(e));
+    });
+    button.disabled = false;
+  }
+} catch (e) {
+  bench.fail(e);
+}
