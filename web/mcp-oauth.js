@@ -54,21 +54,37 @@ async function goCall(promise) {
 
 let wasmUrlDefault = new URL('./mcp-oauth.wasm', import.meta.url);
 let goApi = null;
+let wasmModule = null;
+
+// compileWasm fetches and compiles the wasm (streaming) once. A client
+// created without a usable token starts it in the background, so a sign-in
+// does not wait for it; a returning user with a valid token never fetches it.
+function compileWasm() {
+  if (!wasmModule) {
+    wasmModule = (async () => {
+      try {
+        return await WebAssembly.compileStreaming(fetch(wasmUrlDefault));
+      } catch {
+        // A server that does not send application/wasm: compile from bytes.
+        const resp = await fetch(wasmUrlDefault);
+        if (!resp.ok) throw fail('network_error', `could not load ${wasmUrlDefault} (HTTP ${resp.status})`);
+        return WebAssembly.compile(await resp.arrayBuffer());
+      }
+    })();
+    wasmModule.catch(() => { wasmModule = null; });
+  }
+  return wasmModule;
+}
 
 function startWasm() {
   if (!goApi) {
     goApi = (async () => {
-      if (!globalThis.Go) await import(new URL('./wasm_exec.js', import.meta.url).href);
+      const [module] = await Promise.all([
+        compileWasm(),
+        globalThis.Go ? null : import(new URL('./wasm_exec.js', import.meta.url).href),
+      ]);
       const go = new globalThis.Go();
-      let instance;
-      try {
-        ({ instance } = await WebAssembly.instantiateStreaming(fetch(wasmUrlDefault), go.importObject));
-      } catch (e) {
-        // A server that does not send application/wasm: compile from bytes.
-        const resp = await fetch(wasmUrlDefault);
-        if (!resp.ok) throw fail('network_error', `could not load ${wasmUrlDefault} (HTTP ${resp.status})`);
-        ({ instance } = await WebAssembly.instantiate(await resp.arrayBuffer(), go.importObject));
-      }
+      const instance = await WebAssembly.instantiate(module, go.importObject);
       go.run(instance); // runs main until it waits; the API is then in place
       const api = globalThis.__mcpOAuthGo;
       if (!api) throw fail('invalid_config', 'mcp-oauth.wasm started but did not register its API');
@@ -342,6 +358,12 @@ class Client extends EventTarget {
       });
     }
     clients.set(this.mcpUrl, this);
+    // No usable token: a sign-in is likely, so get the wasm ready now.
+    if (this.#storage.sync) {
+      let usable = null;
+      try { usable = this.#freshFrom(this.#storage.getItem(this.#tokensKey), this.#storage.getItem(this.#resourceKey)); } catch {}
+      if (!usable) compileWasm().catch(() => {});
+    }
   }
 
   // The engine's client for this server, created on first need.
@@ -439,6 +461,10 @@ class Client extends EventTarget {
     let raw = s.getItem(this.#tokensKey);
     let resRaw = s.getItem(this.#resourceKey);
     if (!s.sync) [raw, resRaw] = await Promise.all([raw, resRaw]);
+    return this.#freshFrom(raw, resRaw);
+  }
+
+  #freshFrom(raw, resRaw) {
     const c = this.#cache;
     if (raw !== c.tokensRaw) {
       c.tokensRaw = raw;
@@ -464,21 +490,29 @@ class Client extends EventTarget {
   // fetch: Bearer for this MCP server's origin only; 401 → refresh or sign
   // in, 403 insufficient_scope → step-up, then the request is sent again.
   async fetch(input, init) {
-    const request = new Request(input, init);
-    if (!sameOrigin(request.url, this.mcpUrl)) return fetch(request);
+    const url = input instanceof Request ? input.url : String(input);
+    if (!sameOrigin(new URL(url, globalThis.location?.href).href, this.mcpUrl)) return fetch(input, init);
+    // The request may have to be sent again after a sign-in. A body that is
+    // not a stream (the MCP SDK sends strings) is simply reused; only a
+    // Request object or a stream body is cloned per attempt (cloning costs
+    // ~1 ms per request in Chromium).
+    const body = init?.body;
+    const reusable = !(input instanceof Request) && (body == null || typeof body === 'string' || body instanceof ArrayBuffer ||
+      ArrayBuffer.isView(body) || body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData);
+    const request = reusable ? null : new Request(input, init);
+    const send = (headers) => (reusable ? fetch(input, { ...init, headers }) : fetch(new Request(request.clone(), { headers })));
     let op = { SentToken: '', Refreshed: false, Authorized: false, Authorizations: 0 };
     for (;;) {
-      const attempt = request.clone();
       let token = '';
       try {
         token = await this.getAccessToken();
       } catch (e) {
         if (e.code !== 'auth_required') throw e;
       }
-      const headers = new Headers(attempt.headers);
+      const headers = new Headers(reusable ? init?.headers : request.headers);
       if (token) headers.set('Authorization', `Bearer ${token}`);
       op.SentToken = token;
-      const resp = await fetch(new Request(attempt, { headers }));
+      const resp = await send(headers);
       const challenge = resp.headers.get('WWW-Authenticate') || '';
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
       const engine = await this.#engine();
