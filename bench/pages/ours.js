@@ -16,16 +16,20 @@ const bench = installBench(params.get('mode'));
 const mcpUrl = params.get('mcp');
 
 // See the Go instance that mcp-oauth.js creates (for its memory and its
-// start time) without changing mcp-oauth.js: wrap the two functions it may
-// instantiate with. The wrappers only pass through.
+// start time) without changing mcp-oauth.js: wrap the functions it may
+// fetch, compile and instantiate with. The wrappers only pass through.
+// instantiateStart is the first of them (the fetch and compile begin);
+// instantiate(module) resolves with an Instance, instantiate(bytes) and
+// instantiateStreaming with {module, instance}.
 const wasm = { instantiateStart: null, instantiateEnd: null, instance: null };
-for (const name of ['instantiateStreaming', 'instantiate']) {
+for (const name of ['compileStreaming', 'compile', 'instantiateStreaming', 'instantiate']) {
   const original = WebAssembly[name];
   WebAssembly[name] = async function (...args) {
     if (wasm.instantiateStart === null) wasm.instantiateStart = performance.now();
     const result = await original.apply(this, args);
-    if (result && result.instance) {
-      wasm.instance = result.instance;
+    const instance = result instanceof WebAssembly.Instance ? result : result && result.instance;
+    if (instance) {
+      wasm.instance = instance;
       wasm.instantiateEnd = performance.now();
     }
     return result;
