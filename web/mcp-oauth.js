@@ -57,8 +57,9 @@ let goApi = null;
 let wasmModule = null;
 
 // compileWasm fetches and compiles the wasm (streaming) once. A client
-// created without a usable token starts it in the background, so a sign-in
-// does not wait for it; a returning user with a valid token never fetches it.
+// created without a usable token starts the engine in the background, so a
+// sign-in does not wait for it; a returning user with a valid token never
+// fetches it.
 function compileWasm() {
   if (!wasmModule) {
     wasmModule = (async () => {
@@ -358,11 +359,12 @@ class Client extends EventTarget {
       });
     }
     clients.set(this.mcpUrl, this);
-    // No usable token: a sign-in is likely, so get the wasm ready now.
+    // No usable token: a sign-in (or a refresh) is likely, so start the
+    // engine in the background now rather than after the user's click.
     if (this.#storage.sync) {
       let usable = null;
       try { usable = this.#freshFrom(this.#storage.getItem(this.#tokensKey), this.#storage.getItem(this.#resourceKey)); } catch {}
-      if (!usable) compileWasm().catch(() => {});
+      if (!usable) this.#engine().catch(() => {});
     }
   }
 
