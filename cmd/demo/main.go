@@ -1,14 +1,25 @@
 // Command demo serves the mcp-oauth-wasm demo page together with a local
 // authorization server (oidc-provider with its login and consent forms) and
-// an MCP server (the official TypeScript SDK), both from ../../peers.
+// an MCP server (the official TypeScript SDK), both from ../../peers, and
+// with -go-mcp a second MCP server on the official Go SDK (peers/gomcp).
 //
 //	go run ./cmd/demo                       # http://127.0.0.1:8400/demo/
 //	go run ./cmd/demo -addr 127.0.0.1:0     # any free port
+//	go run ./cmd/demo -go-mcp               # also the Go SDK server: /demo/?mcp=go
 //
 // It serves the repository's web/ folder (the browser module, callback.html
-// and web/demo/) with no caching, /demo/config.json with the MCP server's
-// URL, and redirects / to /demo/. Ctrl-C stops the page server and both peer
-// servers.
+// and web/demo/) with no caching, /demo/config.json with the MCP servers'
+// URLs (mcpUrl, and goMcpUrl with -go-mcp) and the issuer, and redirects / to
+// /demo/. The page takes mcpUrl, or goMcpUrl when opened as /demo/?mcp=go.
+// Ctrl-C stops the page server and the peer servers.
+//
+// -test-hooks adds endpoints for the browser tests (wasm_test.go), never for
+// a server others can reach:
+//
+//	POST /demo/test/restart-as   stops the authorization server and starts a new
+//	                             one on the same port with empty storage (every
+//	                             client registration, session and token is gone);
+//	                             answers {"issuer": …} once it is ready
 package main
 
 import (
@@ -28,6 +39,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +54,8 @@ func main() {
 	readyFile := flag.String("ready-file", "", "when everything is ready, write the demo page's URL to this file")
 	verbose := flag.Bool("v", false, "print the peer servers' request logs and the page server's requests")
 	tokenTTL := flag.Duration("access-token-ttl", 0, "lifetime of access tokens (default: the authorization server's, 1h); e.g. 90s to watch a refresh")
+	goMCP := flag.Bool("go-mcp", false, "also start the MCP server on the official Go SDK (peers/gomcp; built with go build); the page uses it as /demo/?mcp=go")
+	testHooks := flag.Bool("test-hooks", false, "serve POST /demo/test/restart-as (restart the authorization server with empty storage), for the browser tests")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run ./cmd/demo [flags]\n\nServes the mcp-oauth-wasm demo page with a local authorization server and MCP server.\n\n")
 		flag.PrintDefaults()
@@ -54,7 +68,7 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, options{addr: *addr, web: *web, readyFile: *readyFile, verbose: *verbose, tokenTTL: *tokenTTL}); err != nil {
+	if err := run(ctx, options{addr: *addr, web: *web, readyFile: *readyFile, verbose: *verbose, tokenTTL: *tokenTTL, goMCP: *goMCP, testHooks: *testHooks}); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
@@ -64,6 +78,7 @@ type options struct {
 	addr, web, readyFile string
 	verbose              bool
 	tokenTTL             time.Duration
+	goMCP, testHooks     bool
 }
 
 func run(ctx context.Context, o options) error {
@@ -100,7 +115,7 @@ func run(ctx context.Context, o options) error {
 	if host != "127.0.0.1" {
 		origins = append(origins, "http://"+net.JoinHostPort(host, port))
 	}
-	as, err := peers.StartAuthServer(ctx, peers.AuthServerOptions{
+	as, err := startAuthServer(ctx, peers.AuthServerOptions{
 		Interactions:   "forms",
 		CORSOrigins:    origins,
 		AccessTokenTTL: o.tokenTTL,
@@ -109,23 +124,45 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer as.Stop()
-	mcp, err := peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{Common: peers.Common{Output: peerOut}})
+	defer as.stop()
+	issuer := as.process().URL
+	mcp, err := peers.StartMCPServer(ctx, issuer, peers.MCPServerOptions{Common: peers.Common{Output: peerOut}})
 	if err != nil {
 		return err
 	}
 	defer mcp.Stop()
+	cfg := demoConfig{MCPURL: mcp.URL, Issuer: issuer}
+	var goMCPDone <-chan struct{} // nil (never ready) without -go-mcp
+	if o.goMCP {
+		gomcp, err := peers.StartGoMCPServer(ctx, issuer, peers.GoMCPServerOptions{Common: peers.Common{Output: peerOut}})
+		if err != nil {
+			return err
+		}
+		defer gomcp.Stop()
+		cfg.GoMCPURL = gomcp.URL
+		goMCPDone = gomcp.Done()
+	}
 
+	var hooks http.Handler
+	if o.testHooks {
+		hooks = testHooksHandler(as)
+	}
 	srv := &http.Server{
-		Handler:           newHandler(webDir, mcp.URL, as.URL, o.verbose),
+		Handler:           newHandler(webDir, cfg, hooks, o.verbose),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
 	fmt.Printf("Demo: %s\n", demoURL)
-	fmt.Printf("  authorization server: %s (oidc-provider; sign in with any login and any password, then approve the consent form)\n", as.URL)
+	fmt.Printf("  authorization server: %s (oidc-provider; sign in with any login and any password, then approve the consent form)\n", issuer)
 	fmt.Printf("  MCP server:           %s (tools: echo needs mcp:tools, admin_stats needs mcp:admin and shows a step-up)\n", mcp.URL)
+	if cfg.GoMCPURL != "" {
+		fmt.Printf("  MCP server (Go SDK):  %s (the same tools; open %s?mcp=go)\n", cfg.GoMCPURL, demoURL)
+	}
+	if o.testHooks {
+		fmt.Printf("  test hooks: POST %s/demo/test/restart-as\n", strings.TrimSuffix(demoURL, "/demo/"))
+	}
 	fmt.Printf("  serving %s; Ctrl-C stops everything\n", webDir)
 	if o.readyFile != "" {
 		if err := writeFileAtomic(o.readyFile, demoURL+"\n"); err != nil {
@@ -137,18 +174,120 @@ func run(ctx context.Context, o options) error {
 	case <-ctx.Done():
 	case err := <-serveErr:
 		return fmt.Errorf("page server: %w", err)
-	case <-as.Done():
+	case <-as.exited:
 		return errors.New("the authorization server exited")
 	case <-mcp.Done():
 		return errors.New("the MCP server exited")
+	case <-goMCPDone:
+		return errors.New("the Go SDK MCP server exited")
 	}
 	fmt.Println("stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
-	mcp.Stop()
-	as.Stop()
 	return nil
+}
+
+// authServer is the running authorization server, which a test hook may
+// restart.
+type authServer struct {
+	ctx  context.Context
+	opts peers.AuthServerOptions
+
+	mu         sync.Mutex
+	p          *peers.Process
+	restarting bool
+	stopped    bool
+	exited     chan struct{} // closed when the server exits other than by restart or stop
+	exitOnce   sync.Once
+}
+
+func startAuthServer(ctx context.Context, opts peers.AuthServerOptions) (*authServer, error) {
+	p, err := peers.StartAuthServer(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	a := &authServer{ctx: ctx, opts: opts, p: p, exited: make(chan struct{})}
+	a.watch(p)
+	return a, nil
+}
+
+func (a *authServer) process() *peers.Process {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.p
+}
+
+// watch reports p's exit unless a restart or stop caused it.
+func (a *authServer) watch(p *peers.Process) {
+	go func() {
+		<-p.Done()
+		a.mu.Lock()
+		unexpected := a.p == p && !a.restarting && !a.stopped
+		a.mu.Unlock()
+		if unexpected {
+			a.exitOnce.Do(func() { close(a.exited) })
+		}
+	}()
+}
+
+// restart stops the server and starts a new one on the same port: the same
+// issuer with empty storage.
+func (a *authServer) restart() (*peers.Process, error) {
+	a.mu.Lock()
+	if a.stopped || a.restarting {
+		a.mu.Unlock()
+		return nil, errors.New("the authorization server is stopping or restarting")
+	}
+	a.restarting = true
+	old := a.p
+	a.mu.Unlock()
+
+	old.Stop()
+	opts := a.opts
+	opts.Port = old.Port()
+	p, err := peers.StartAuthServer(a.ctx, opts)
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.restarting = false
+	if err != nil {
+		a.exitOnce.Do(func() { close(a.exited) })
+		return nil, err
+	}
+	if p.URL != old.URL {
+		p.Stop()
+		a.exitOnce.Do(func() { close(a.exited) })
+		return nil, fmt.Errorf("the restarted authorization server's issuer is %s, not %s", p.URL, old.URL)
+	}
+	a.p = p
+	a.watch(p)
+	return p, nil
+}
+
+func (a *authServer) stop() {
+	a.mu.Lock()
+	a.stopped = true
+	p := a.p
+	a.mu.Unlock()
+	p.Stop()
+}
+
+// testHooksHandler serves /demo/test/* (with -test-hooks only).
+func testHooksHandler(as *authServer) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /demo/test/restart-as", func(w http.ResponseWriter, r *http.Request) {
+		p, err := as.restart()
+		if err != nil {
+			log.Printf("test hook: restarting the authorization server failed: %v", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		log.Printf("test hook: restarted the authorization server at %s with empty storage", p.URL)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": p.URL})
+	})
+	return mux
 }
 
 // pageHostPort is the host and port to print for the listener: an
@@ -229,12 +368,25 @@ var contentTypes = map[string]string{
 	".map":  "application/json",
 }
 
-func newHandler(webDir, mcpURL, issuer string, verbose bool) http.Handler {
+// demoConfig is /demo/config.json.
+type demoConfig struct {
+	MCPURL   string `json:"mcpUrl"`             // the TypeScript SDK server
+	GoMCPURL string `json:"goMcpUrl,omitempty"` // the Go SDK server (-go-mcp)
+	Issuer   string `json:"issuer"`
+}
+
+// newHandler serves webDir and /demo/config.json, and hooks (nil without
+// -test-hooks) under /demo/test/.
+func newHandler(webDir string, cfg demoConfig, hooks http.Handler, verbose bool) http.Handler {
 	files := http.FileServer(http.Dir(webDir))
-	config, _ := json.Marshal(map[string]string{"mcpUrl": mcpURL, "issuer": issuer})
+	config, _ := json.Marshal(cfg)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if hooks != nil && strings.HasPrefix(r.URL.Path, "/demo/test/") {
+			hooks.ServeHTTP(w, r)
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

@@ -1,6 +1,7 @@
 // Package peers starts the real peer servers of ../../peers (a Node
-// oidc-provider authorization server and an MCP server built on the official
-// TypeScript SDK) for end-to-end tests and demos.
+// oidc-provider authorization server, an MCP server built on the official
+// TypeScript SDK, and one built on the official Go SDK, peers/gomcp) for
+// end-to-end tests and demos.
 //
 // Typical use in a test:
 //
@@ -226,7 +227,7 @@ func StartAuthServer(ctx context.Context, opts AuthServerOptions) (*Process, err
 	if opts.IntrospectionClientSecret != "" {
 		args = append(args, "--introspection-client-secret="+opts.IntrospectionClientSecret)
 	}
-	return start(ctx, "authserver", "issuer", args, opts.Common)
+	return startNode(ctx, "authserver", "issuer", args, opts.Common)
 }
 
 // StartMCPServer starts `node mcpserver.mjs` protected by the authorization
@@ -250,7 +251,105 @@ func StartMCPServer(ctx context.Context, issuer string, opts MCPServerOptions) (
 	if opts.MirrorASMetadata {
 		args = append(args, "--mirror-as-metadata")
 	}
-	return start(ctx, "mcpserver", "url", args, opts.Common)
+	return startNode(ctx, "mcpserver", "url", args, opts.Common)
+}
+
+// GoMCPServerOptions are peers/gomcp's flags. Zero values leave the
+// server's defaults.
+type GoMCPServerOptions struct {
+	// Port to listen on; 0 picks a free one.
+	Port                      int
+	IntrospectionClientID     string
+	IntrospectionClientSecret string
+
+	Common
+}
+
+// GoMCPBinaryEnv, when set, names a prebuilt peers/gomcp binary that
+// StartGoMCPServer runs instead of building one.
+const GoMCPBinaryEnv = "MCP_OAUTH_GOMCP_BIN"
+
+var (
+	goMCPOnce sync.Once
+	goMCPBin  string
+	goMCPErr  error
+)
+
+// GoMCPBinary returns the path of the peers/gomcp binary: $MCP_OAUTH_GOMCP_BIN
+// if set, else .cache/bin/gomcp in the repository, built with `go build` once
+// per process (Go's build cache makes later builds a link step). The binary
+// is written under a temporary name and renamed, so that processes building
+// it at the same time never run a half-written file.
+func GoMCPBinary() (string, error) {
+	goMCPOnce.Do(func() {
+		if b := os.Getenv(GoMCPBinaryEnv); b != "" {
+			goMCPBin = b
+			return
+		}
+		dir, err := Dir()
+		if err != nil {
+			goMCPErr = err
+			return
+		}
+		root := filepath.Dir(dir)
+		goTool, err := exec.LookPath("go")
+		if err != nil {
+			goMCPErr = fmt.Errorf("peers: go is not on PATH (%v); the Go SDK MCP server (peers/gomcp) is built with it", err)
+			return
+		}
+		binDir := filepath.Join(root, ".cache", "bin")
+		if err := os.MkdirAll(binDir, 0o755); err != nil {
+			goMCPErr = fmt.Errorf("peers: %w", err)
+			return
+		}
+		tmp, err := os.CreateTemp(binDir, "gomcp-*.tmp")
+		if err != nil {
+			goMCPErr = fmt.Errorf("peers: %w", err)
+			return
+		}
+		tmp.Close()
+		defer os.Remove(tmp.Name())
+		cmd := exec.Command(goTool, "build", "-o", tmp.Name(), "./peers/gomcp")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			goMCPErr = fmt.Errorf("peers: go build ./peers/gomcp in %s failed: %v\n%s", root, err, out)
+			return
+		}
+		bin := filepath.Join(binDir, "gomcp")
+		if err := os.Rename(tmp.Name(), bin); err != nil {
+			goMCPErr = fmt.Errorf("peers: %w", err)
+			return
+		}
+		goMCPBin = bin
+	})
+	return goMCPBin, goMCPErr
+}
+
+// StartGoMCPServer starts the MCP server on the official Go SDK
+// (peers/gomcp, built by GoMCPBinary) protected by the authorization server
+// issuer, and waits until it is ready. The Process's URL is the MCP endpoint
+// (http://127.0.0.1:PORT/mcp); its Name is "gomcp". The server is stopped when
+// ctx is done; callers should also call Stop when they finish.
+func StartGoMCPServer(ctx context.Context, issuer string, opts GoMCPServerOptions) (*Process, error) {
+	if issuer == "" {
+		return nil, errors.New("peers: StartGoMCPServer needs the authorization server's issuer")
+	}
+	bin, err := GoMCPBinary()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"--issuer=" + issuer, "--port=" + strconv.Itoa(opts.Port)}
+	if opts.IntrospectionClientID != "" {
+		args = append(args, "--introspection-client-id="+opts.IntrospectionClientID)
+	}
+	if opts.IntrospectionClientSecret != "" {
+		args = append(args, "--introspection-client-secret="+opts.IntrospectionClientSecret)
+	}
+	return start(ctx, "gomcp", "url", bin, dir, args, opts.Common)
 }
 
 func seconds(d time.Duration) string {
@@ -263,11 +362,11 @@ func seconds(d time.Duration) string {
 
 // Process is a running peer server.
 type Process struct {
-	// Name is "authserver" or "mcpserver".
+	// Name is "authserver", "mcpserver" or "gomcp".
 	Name string
-	// URL is the issuer (authserver) or the MCP endpoint (mcpserver).
+	// URL is the issuer (authserver) or the MCP endpoint (mcpserver, gomcp).
 	URL string
-	// Args is the command line after "node".
+	// Args is the command line after the program ("node" or the gomcp binary).
 	Args []string
 
 	cmd  *exec.Cmd
@@ -287,7 +386,8 @@ type Process struct {
 // whole: tests assert on it).
 const maxStderrLines = 200
 
-func start(ctx context.Context, name, urlField string, args []string, common Common) (*Process, error) {
+// startNode starts one of the Node servers in the peers folder.
+func startNode(ctx context.Context, name, urlField string, args []string, common Common) (*Process, error) {
 	if err := EnsureInstalled(); err != nil {
 		return nil, err
 	}
@@ -299,6 +399,11 @@ func start(ctx context.Context, name, urlField string, args []string, common Com
 	if err != nil {
 		return nil, err
 	}
+	return start(ctx, name, urlField, node, dir, args, common)
+}
+
+// start runs program with args in dir and waits for its ready line.
+func start(ctx context.Context, name, urlField, program, dir string, args []string, common Common) (*Process, error) {
 	args = append(args, common.ExtraArgs...)
 	p := &Process{
 		Name:   name,
@@ -307,7 +412,7 @@ func start(ctx context.Context, name, urlField string, args []string, common Com
 		ready:  make(chan string, 1),
 		output: common.Output,
 	}
-	cmd := exec.Command(node, args...)
+	cmd := exec.Command(program, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), common.Env...)
 	cmd.Stdout = &lineWriter{line: p.stdoutLine}
@@ -316,7 +421,7 @@ func start(ctx context.Context, name, urlField string, args []string, common Com
 	cmd.WaitDelay = stopGrace
 	p.cmd = cmd
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("peers: starting %s (node %s) failed: %w", name, strings.Join(args, " "), err)
+		return nil, fmt.Errorf("peers: starting %s (%s %s) failed: %w", name, filepath.Base(program), strings.Join(args, " "), err)
 	}
 	go func() {
 		p.err = cmd.Wait()

@@ -502,7 +502,17 @@ async function main() {
   } catch {
     // Served by something else than cmd/demo: type a URL.
   }
-  els.url.value = settings.mcpUrl || config.mcpUrl || '';
+  // ?mcp=go picks the MCP server on the Go SDK (cmd/demo -go-mcp), ?mcp=ts
+  // the TypeScript SDK one; otherwise the URL used last in this tab.
+  const wanted = { go: config.goMcpUrl, ts: config.mcpUrl }[new URLSearchParams(location.search).get('mcp')];
+  els.url.value = wanted || settings.mcpUrl || config.mcpUrl || '';
+  const servers = document.getElementById('mcp-urls');
+  for (const u of [config.mcpUrl, config.goMcpUrl]) {
+    if (typeof u !== 'string' || !u) continue;
+    const option = document.createElement('option');
+    option.value = u;
+    servers.append(option);
+  }
 
   els.form.addEventListener('submit', onConnect);
   els.forget.addEventListener('click', onForget);
