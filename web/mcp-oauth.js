@@ -197,12 +197,58 @@ function makeStorage(option, fallbackToMemory) {
 // ---- locks across tabs -----------------------------------------------------
 
 const localLocks = new Map();
-function withLock(name, fn) {
+function lock(name, fn) {
   if (globalThis.navigator && navigator.locks && navigator.locks.request) return navigator.locks.request(name, () => fn());
   const prev = localLocks.get(name) || Promise.resolve();
   const next = prev.then(() => fn(), () => fn());
   localLocks.set(name, next.catch(() => {}));
   return next;
+}
+
+// A Web Lock orders refreshes across tabs, but in Chromium a tab in another
+// process can be granted the lock a few milliseconds before it sees the
+// previous holder's localStorage write, and would then spend the refresh
+// token that was just rotated. So each holder records in IndexedDB (whose
+// committed writes every tab sees) the value it left under the watched key,
+// and the next holder waits (up to 500 ms) until its localStorage shows it.
+let barrierDb = null;
+function openBarrierDb() {
+  if (!barrierDb) {
+    barrierDb = new Promise((resolve, reject) => {
+      const req = indexedDB.open('mcp-oauth-locks', 1);
+      req.onupgradeneeded = () => req.result.createObjectStore('last');
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+    barrierDb.catch(() => { barrierDb = null; });
+  }
+  return barrierDb;
+}
+
+async function barrier(op, name, value) {
+  const db = await openBarrierDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction('last', op === 'get' ? 'readonly' : 'readwrite');
+    const req = op === 'get' ? tx.objectStore('last').get(name) : tx.objectStore('last').put(value, name);
+    tx.oncomplete = () => resolve(req.result);
+    tx.onerror = () => reject(tx.error);
+  });
+}
+
+function withLock(name, fn, webStorage, watchedKey) {
+  if (!webStorage || !globalThis.indexedDB) return lock(name, fn);
+  return lock(name, async () => {
+    const expected = await barrier('get', name).catch(() => undefined);
+    if (expected !== undefined) {
+      const deadline = Date.now() + 500;
+      while (webStorage.getItem(watchedKey) !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    }
+    try {
+      return await fn();
+    } finally {
+      await barrier('put', name, webStorage.getItem(watchedKey)).catch(() => {});
+    }
+  });
 }
 
 // ---- receiving the callback from the popup ---------------------------------
@@ -375,7 +421,7 @@ class Client extends EventTarget {
       const host = {
         storage: this.#storage,
         openAuthorizationUrl: (url, state, redirectUri) => this.#openAuthorizationUrl(url, state, redirectUri),
-        withLock,
+        withLock: (name, fn) => withLock(name, fn, this.#storage.webStorage, this.#tokensKey),
         emit: (type, json) => {
           const detail = JSON.parse(json);
           if (type === 'tokenchange') this.#cache.tokensRaw = undefined;
