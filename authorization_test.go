@@ -1,6 +1,7 @@
 package mcpoauth_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -305,4 +306,40 @@ func containsSuffix(list []string, suffix string) bool {
 		}
 	}
 	return false
+}
+
+// A popup reported closed may be a COOP-severed popup the user is still
+// signing in with: its pending sign-in stays, and the callback that arrives
+// later still completes. Any other failure removes it.
+func TestPendingKeptWhenPopupClosed(t *testing.T) {
+	for _, tc := range []struct {
+		code mcpoauth.Code
+		kept bool
+	}{{mcpoauth.CodePopupClosed, true}, {mcpoauth.CodeAborted, false}, {mcpoauth.CodeTimeout, false}} {
+		t.Run(string(tc.code), func(t *testing.T) {
+			s := newServer(t, mcpoauthtest.Options{})
+			store := mcpoauth.NewMemoryStore()
+			var callback string
+			c, _ := newClient(t, s, func(c *mcpoauth.Config) {
+				c.Store = store
+				c.UserAgent = mcpoauth.UserAgentFunc(func(ctx context.Context, req *mcpoauth.AuthorizationRequest) (string, error) {
+					callback, _ = (&mcpoauthtest.HeadlessUserAgent{}).OpenAuthorizationURL(ctx, req)
+					return "", &mcpoauth.Error{Code: tc.code, Message: "closed"}
+				})
+			})
+			_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
+			wantCode(t, err, tc.code)
+			_, _, err = c.CompleteAuthorization(ctx(t), callback)
+			if tc.kept {
+				if err != nil {
+					t.Fatalf("the late callback did not complete: %v", err)
+				}
+				if tok, _ := c.Tokens(ctx(t)); tok == nil {
+					t.Fatal("no tokens after the late completion")
+				}
+				return
+			}
+			wantCode(t, err, mcpoauth.CodeStateMismatch)
+		})
+	}
 }

@@ -117,10 +117,10 @@ run_tests() {
   log "gofmt and go vet (native and js/wasm)"
   local unformatted
   unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './*/node_modules/*'))
-  if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; status=1; fi
-  go vet ./... || status=1
-  GOOS=js GOARCH=wasm go vet ./... || status=1
-  build || status=1
+  if [ -n "$unformatted" ]; then echo "--- FAIL: gofmt would change: $unformatted"; status=1; failed=$((failed + 1)); fi
+  go vet ./... || { echo "--- FAIL: go vet"; status=1; failed=$((failed + 1)); }
+  GOOS=js GOARCH=wasm go vet ./... || { echo "--- FAIL: go vet (js/wasm)"; status=1; failed=$((failed + 1)); }
+  build || { echo "--- FAIL: build"; status=1; failed=$((failed + 1)); }
 
   ensure_chromium
   log "GOOS=js go test ./wasm (the bindings, in headless Chromium)"

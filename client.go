@@ -255,7 +255,12 @@ func (c *Client) Authorize(ctx context.Context, opts AuthorizeOptions) (*Tokens,
 		}
 		callback, err := c.cfg.UserAgent.OpenAuthorizationURL(ctx, req)
 		if err != nil {
-			_ = c.records.remove(context.WithoutCancel(ctx), c.records.pendingKey(req.State))
+			// A popup reported closed may have been severed by COOP while the
+			// user goes on signing in: its pending record stays (it expires)
+			// so that CompleteAuthorization can still finish it.
+			if CodeOf(err) != CodePopupClosed {
+				_ = c.records.remove(context.WithoutCancel(ctx), c.records.pendingKey(req.State))
+			}
 			if CodeOf(err) == "" {
 				if ctx.Err() != nil {
 					return nil, contextError(ctx, "the authorization page")

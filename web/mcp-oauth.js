@@ -279,10 +279,11 @@ function readRelay(state) {
 // (where reading its location throws) is taken as severed, and the sign-in
 // waits for the callback, the timeout or the AbortSignal. A popup seen at
 // the authorization server and then closed was closed by the user.
-function waitForCallback({ popup, url, state, timeoutMs, signal }) {
+function waitForCallback({ popup, url, state, timeoutMs, signal, onLate }) {
   return new Promise((resolve, reject) => {
     const timers = [];
     let bc = null;
+    let late = false; // rejected as closed, still listening
     const cleanup = () => {
       timers.forEach((t) => clearInterval(t));
       removeEventListener('message', onMessage);
@@ -295,8 +296,21 @@ function waitForCallback({ popup, url, state, timeoutMs, signal }) {
     const accept = (data, fromOwnPopup = false) => {
       if (data && data.type === CALLBACK_MESSAGE && typeof data.url === 'string' && (fromOwnPopup || stateOf(data.url) === state)) {
         try { localStorage.removeItem(CALLBACK_KEY + state); } catch {}
-        done(resolve, data.url);
+        if (late) { cleanup(); onLate(data.url); } else done(resolve, data.url);
       }
+    };
+    // The window reads closed, but a COOP page may have severed a popup the
+    // user is still signing in with: reject now, and keep listening (until
+    // the pending sign-in expires) so that a sign-in the user finishes
+    // anyway still completes (tokenchange tells the app).
+    const closedButListening = () => {
+      late = true;
+      timers.forEach((t) => clearInterval(t));
+      timers.length = 0;
+      if (signal) signal.removeEventListener('abort', onAbort);
+      timers.push(setInterval(() => { const u = readRelay(state); if (u) accept({ type: CALLBACK_MESSAGE, url: u }); }, 1000));
+      timers.push(setTimeout(cleanup, CALLBACK_TTL_MS));
+      reject(fail('popup_closed', 'the sign-in window was closed before sign-in finished'));
     };
     const onMessage = (e) => { if (e.origin === location.origin) accept(e.data, e.source === popup); };
     const onStorage = (e) => { if (e.key === CALLBACK_KEY + state && e.newValue) { const u = readRelay(state); if (u) accept({ type: CALLBACK_MESSAGE, url: u }); } };
@@ -332,9 +346,13 @@ function waitForCallback({ popup, url, state, timeoutMs, signal }) {
         return;
       }
       if (!seenCrossOrigin) return; // severed by COOP at the first page: wait
-      // Closed by the user; a 1 s grace lets a callback just posted arrive.
+      // Closed, or severed by a later page's COOP (a federated login). A
+      // user who closed the window is back on this page, which then has the
+      // focus; a severed popup keeps it. A 1 s grace lets a callback that
+      // was just posted arrive.
+      if (!document.hasFocus()) { closedAt = 0; return; }
       if (!closedAt) closedAt = Date.now();
-      if (Date.now() - closedAt > 1000) done(reject, fail('popup_closed', 'the sign-in window was closed before sign-in finished'));
+      if (Date.now() - closedAt > 1000) closedButListening();
     }, 250));
     timers.push(setTimeout(() => { try { popup.close(); } catch {} done(reject, fail('timeout', `sign-in did not finish within ${Math.round(timeoutMs / 1000)} s (popup.timeoutMs)`)); }, timeoutMs));
   });
@@ -459,7 +477,10 @@ class Client extends EventTarget {
     if (!popup || popup.closed) popup = openPopup(this.#popupOpts);
     if (!popup) throw fail('popup_blocked', 'the browser blocked the sign-in window; call authorize() from a click handler');
     try {
-      return await waitForCallback({ popup, url, state, timeoutMs: this.#popupOpts.timeoutMs, signal });
+      return await waitForCallback({
+        popup, url, state, timeoutMs: this.#popupOpts.timeoutMs, signal,
+        onLate: (cb) => this.#completeLate(cb),
+      });
     } finally {
       try { if (!popup.closed) popup.close(); } catch {}
     }
@@ -489,6 +510,16 @@ class Client extends EventTarget {
     }
     this.#popup = { signal };
     return this.#authorizeInEngine().finally(() => { this.#popup = null; });
+  }
+
+  // A sign-in reported as popup_closed that the user finished anyway.
+  async #completeLate(callbackUrl) {
+    try {
+      await this.complete(callbackUrl);
+    } catch (e) {
+      const err = toError(e);
+      this.dispatchEvent(new CustomEvent('warning', { detail: { code: err.code, message: err.message } }));
+    }
   }
 
   async #authorizeInEngine() {
