@@ -63,7 +63,9 @@ build() {
   GOOS=js GOARCH=wasm go build ./...
   if [ -d wasm ]; then
     log "building web/mcp-oauth.wasm"
-    GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/mcp-oauth.wasm ./wasm
+    # No inlining in our own packages: their code waits on the network, and
+    # the wasm compresses better (brotli -q 11: 1,296,452 → 1,285,167 bytes).
+    GOOS=js GOARCH=wasm go build -trimpath -gcflags='github.com/mcp-oauth-wasm/...=-l' -ldflags='-s -w' -o web/mcp-oauth.wasm ./wasm
     cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
     ls -l web/mcp-oauth.wasm >&2
   fi

@@ -31,18 +31,20 @@ func (h httpClient) probe(ctx context.Context, url string, header http.Header) (
 // other answer. A request that gets no answer is a network_error (a CORS
 // block looks the same in a browser, so the engine does not guess), unlike
 // FastMCP, which assumes true.
-func CheckIfAuthRequired(ctx context.Context, rt http.RoundTripper, mcpURL string, header http.Header) (bool, error) {
+//
+// fetch sends the request; nil means http.DefaultTransport (natively).
+func CheckIfAuthRequired(ctx context.Context, fetch RoundTripFunc, mcpURL string, header http.Header) (bool, error) {
 	u, err := parseSecureURL("mcpUrl", mcpURL)
 	if err != nil {
 		return false, err
 	}
-	if rt == nil {
-		rt = defaultTransport()
+	if fetch == nil {
+		fetch = defaultTransport()
 	}
-	if rt == nil {
+	if fetch == nil {
 		return false, newError(CodeInvalidConfig, "no HTTP transport given")
 	}
-	status, h, err := httpClient{rt: rt, timeout: defaultRequestTimeout}.probe(ctx, u.String(), header)
+	status, h, err := httpClient{do: fetch, timeout: defaultRequestTimeout}.probe(ctx, u.String(), header)
 	if err != nil {
 		return false, err
 	}

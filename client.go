@@ -37,8 +37,11 @@ type Config struct {
 	// StorageKeyPrefix prefixes every key. Default "mcp-oauth".
 	StorageKeyPrefix string
 	// Transport carries every HTTP request. Default http.DefaultTransport
-	// (natively; under js/wasm it must be set).
+	// (natively; under js/wasm Fetch must be set).
 	Transport http.RoundTripper
+	// Fetch, when set, carries the requests instead of Transport (see
+	// RoundTripFunc for why the browser module uses it).
+	Fetch RoundTripFunc
 	// UserAgent shows the authorization page (popup, or a function). Nil
 	// means redirect mode: use BeginAuthorization and CompleteAuthorization.
 	UserAgent UserAgent
@@ -162,11 +165,14 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.StorageKeyPrefix == "" {
 		cfg.StorageKeyPrefix = "mcp-oauth"
 	}
-	if cfg.Transport == nil {
-		cfg.Transport = defaultTransport()
+	if cfg.Fetch == nil && cfg.Transport != nil {
+		cfg.Fetch = cfg.Transport.RoundTrip
 	}
-	if cfg.Transport == nil {
-		return nil, newError(CodeInvalidConfig, "no HTTP transport: set Config.Transport")
+	if cfg.Fetch == nil {
+		cfg.Fetch = defaultTransport()
+	}
+	if cfg.Fetch == nil {
+		return nil, newError(CodeInvalidConfig, "no HTTP transport: set Config.Transport or Config.Fetch")
 	}
 	if cfg.Locker == nil {
 		cfg.Locker = newLocalLocker()
@@ -187,7 +193,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg:    cfg,
 		mcp:    mcp,
 		mcpKey: canonicalResourceURI(mcp),
-		http:   httpClient{rt: cfg.Transport, timeout: cfg.RequestTimeout},
+		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout},
 		locker: cfg.Locker,
 		now:    cfg.Now,
 	}

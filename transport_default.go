@@ -8,4 +8,4 @@ import "net/http"
 // is no default (transport_default_js.go): referencing net/http's
 // Transport links its whole client into the wasm, and the browser layer
 // always passes its fetch-based RoundTripper.
-func defaultTransport() http.RoundTripper { return http.DefaultTransport }
+func defaultTransport() RoundTripFunc { return http.DefaultTransport.RoundTrip }

@@ -2,6 +2,4 @@
 
 package mcpoauth
 
-import "net/http"
-
-func defaultTransport() http.RoundTripper { return nil }
+func defaultTransport() RoundTripFunc { return nil }

@@ -299,7 +299,7 @@ func TestUserAgentRejectionCarriesCode(t *testing.T) {
 
 func TestFetchTransport(t *testing.T) {
 	req, _ := http.NewRequest(http.MethodGet, "data:application/json,%7B%22a%22%3A1%7D", nil)
-	resp, err := fetchTransport{}.RoundTrip(req)
+	resp, err := fetchRoundTrip(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,17 +313,17 @@ func TestFetchTransport(t *testing.T) {
 	// conversion failure in Go).
 	req, _ = http.NewRequest(http.MethodPost, "http://127.0.0.1:1/token", strings.NewReader("grant_type=x"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if _, err := (fetchTransport{}).RoundTrip(req); err == nil || strings.Contains(err.Error(), "ValueOf") {
+	if _, err := fetchRoundTrip(req); err == nil || strings.Contains(err.Error(), "ValueOf") {
 		t.Fatalf("a request with a body: %v", err)
 	}
 	req, _ = http.NewRequest(http.MethodGet, "http://127.0.0.1:1/", nil)
-	if _, err := (fetchTransport{}).RoundTrip(req); err == nil {
+	if _, err := fetchRoundTrip(req); err == nil {
 		t.Fatal("no error for an unreachable server")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "data:text/plain,x", nil)
-	if _, err := (fetchTransport{}).RoundTrip(req); !errors.Is(err, context.Canceled) {
+	if _, err := fetchRoundTrip(req); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled request: %v", err)
 	}
 }

@@ -74,7 +74,7 @@ func checkIfAuthRequired(args []safejs.Value) any {
 		for k, v := range headers {
 			h.Set(k, v)
 		}
-		return mcpoauth.CheckIfAuthRequired(context.Background(), fetchTransport{}, mcpURL, h)
+		return mcpoauth.CheckIfAuthRequired(context.Background(), fetchRoundTrip, mcpURL, h)
 	})
 }
 
@@ -143,7 +143,7 @@ func newClient(args []safejs.Value) any {
 			ClientMetadataURL: o.ClientMetadataURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 			AdditionalClientMetadata: o.AdditionalClientMetadata, StorageKeyPrefix: o.StorageKeyPrefix,
 			Store:     newJSStore(storageOf(host)),
-			Transport: fetchTransport{},
+			Fetch:     fetchRoundTrip,
 			Locker:    jsLocker{host},
 			OnProgress: func(p mcpoauth.Progress) {
 				emit(host, "progress", p)
