@@ -142,9 +142,9 @@ func newClient(args []safejs.Value) any {
 			MCPURL: o.MCPURL, RedirectURI: o.RedirectURI, Scopes: o.Scopes, ClientName: o.ClientName,
 			ClientMetadataURL: o.ClientMetadataURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 			AdditionalClientMetadata: o.AdditionalClientMetadata, StorageKeyPrefix: o.StorageKeyPrefix,
-			Store:     newJSStore(storageOf(host)),
-			Fetch:     fetchRoundTrip,
-			Locker:    jsLocker{host},
+			Store:  newJSStore(storageOf(host)),
+			Fetch:  fetchRoundTrip,
+			Locker: jsLocker{host},
 			OnProgress: func(p mcpoauth.Progress) {
 				emit(host, "progress", p)
 			},
