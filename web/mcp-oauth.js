@@ -390,7 +390,7 @@ function checkOptions(o) {
 }
 
 class Client extends EventTarget {
-  #opts; #mode; #popupOpts; #storage; #prefix; #tokensKey; #resourceKey;
+  #opts; #mode; #popupOpts; #storage; #prefix; #tokensKey; #resourceKey; #origin;
   #go = null; #popup = null; #cache = { tokensRaw: undefined, tokens: null, resourceRaw: undefined, issuer: null };
 
   constructor(options) {
@@ -400,6 +400,7 @@ class Client extends EventTarget {
     this.#popupOpts = popup;
     this.#opts = options;
     this.mcpUrl = canonicalMcpUrl(options.mcpUrl);
+    this.#origin = new URL(this.mcpUrl).origin;
     this.#storage = makeStorage(options.storage, options.storageFallbackToMemory === true);
     this.#prefix = options.storageKeyPrefix || 'mcp-oauth';
     this.#tokensKey = `${this.#prefix}:v1:tokens:${this.mcpUrl}`;
@@ -560,7 +561,8 @@ class Client extends EventTarget {
   }
 
   async getAccessToken() {
-    const t = await this.#freshTokens();
+    const s = this.#storage;
+    const t = s.sync ? this.#freshFrom(s.getItem(this.#tokensKey), s.getItem(this.#resourceKey)) : await this.#freshTokens();
     if (t) return t.access_token;
     const json = await goCall((await this.#engine()).accessToken());
     return JSON.parse(json).access_token;
@@ -570,7 +572,9 @@ class Client extends EventTarget {
   // in, 403 insufficient_scope → step-up, then the request is sent again.
   async fetch(input, init) {
     const url = input instanceof Request ? input.url : String(input);
-    if (!sameOrigin(new URL(url, globalThis.location?.href).href, this.mcpUrl)) return fetch(input, init);
+    let origin = '';
+    try { origin = new URL(url, globalThis.location?.href).origin; } catch {}
+    if (origin !== this.#origin) return fetch(input, init);
     // The request may have to be sent again after a sign-in. A body that is
     // not a stream (the MCP SDK sends strings) is simply reused; only a
     // Request object or a stream body is cloned per attempt (cloning costs
