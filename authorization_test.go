@@ -250,6 +250,16 @@ func TestRedirectModeBeginComplete(t *testing.T) {
 	}
 	_, _, err = c2.CompleteAuthorization(ctx(t), cb)
 	wantCode(t, err, mcpoauth.CodeStateMismatch)
+
+	// A return URL rewritten in storage after the sign-in started is dropped.
+	req, _ = c2.BeginAuthorization(ctx(t), mcpoauth.AuthorizeOptions{ReturnTo: "http://127.0.0.1:9/app"})
+	key := "mcp-oauth:v1:pending:" + req.State
+	raw, _, _ := store.GetItem(ctx(t), key)
+	_ = store.SetItem(ctx(t), key, strings.Replace(raw, "http://127.0.0.1:9/app", "https://evil.example/", 1))
+	cb, _ = (&mcpoauthtest.HeadlessUserAgent{}).OpenAuthorizationURL(ctx(t), req)
+	if _, p, err := c2.CompleteAuthorization(ctx(t), cb); err != nil || p.ReturnTo != "" {
+		t.Fatalf("tampered returnTo %q kept (%v)", p.ReturnTo, err)
+	}
 }
 
 func TestRedirectModePendingExpires(t *testing.T) {

@@ -400,6 +400,10 @@ func (c *Client) completeAuthorization(ctx context.Context, callbackURL, expecte
 	if err != nil {
 		return nil, p, err
 	}
+	if p.ReturnTo != "" && !sameEndpointOrigin(p.ReturnTo, p.RedirectURI) {
+		// Storage may have been tampered with since the sign-in started.
+		p.ReturnTo = ""
+	}
 	info, err := c.discover(ctx, nil, false)
 	if err != nil {
 		return nil, p, err

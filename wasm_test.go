@@ -19,14 +19,25 @@ package mcpoauth_test
 // On failure (or with MCP_OAUTH_E2E_LOGS=1) they print the console of every
 // page and popup, the demo page's visible state, and the demo server's
 // output with the peers' request logs.
+//
+// After every browser test the harness checks (checkNoLeaks) that no token
+// a page stored in localStorage appears in a URL any watched page requested,
+// a console line, a progress or warning event's detail, the progress list or
+// the servers' output, and that no page ran script or parsed markup from the
+// tests' injection payloads (probeJS). It names the place and the token's
+// SHA-256 prefix, never the token, and the failure output is redacted.
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -38,8 +49,11 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/domstorage"
 	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
@@ -144,9 +158,14 @@ const (
 )
 
 // startDemoServer starts cmd/demo with -v and args (e.g. -go-mcp,
-// -access-token-ttl 4s, -test-hooks).
+// -access-token-ttl 4s, -test-hooks). MCP_OAUTH_WEB_DIR serves another copy
+// of web/ (-web): to check that a test fails when a protection in
+// mcp-oauth.js, callback.js or the demo is taken out of a copy.
 func startDemoServer(t *testing.T, args ...string) *demoServer {
 	t.Helper()
+	if dir := os.Getenv("MCP_OAUTH_WEB_DIR"); dir != "" {
+		args = append([]string{"-web", dir}, args...)
+	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "demo")
 	if out, err := exec.Command("go", "build", "-o", bin, "./cmd/demo").CombinedOutput(); err != nil {
@@ -302,6 +321,311 @@ func (c *consoleLog) String() string {
 	return strings.Join(c.lines, "\n")
 }
 
+// ---- what the harness watches in every page: tokens, requests, probes ----
+
+// browserWatch collects, for one browser (all its tabs and popups), the
+// token values that pages stored, every URL they requested or put in the
+// address bar, and what the probe script (probeJS) reported: progress and
+// warning event details, script run from attacker-chosen text, and what a
+// callback page says. At the end of every browser test checkNoLeaks asserts
+// that no stored token appears in a URL, a console line, an event detail,
+// the progress list or the servers' logs, and that no probe saw injected
+// script run.
+type browserWatch struct {
+	mu      sync.Mutex
+	tokens  map[string]string // token value → "access token" or "refresh token"
+	urls    []watchedText     // every URL requested or navigated to within a document
+	reports []probeReport     // from probeJS
+	// injectionChecked is how many reports checkNoInjection has looked at.
+	injectionChecked int
+	texts            []watchedText // end-of-test snapshots (the progress list)
+}
+
+type watchedText struct{ where, text string }
+
+// probeReport is one call of the probe binding.
+type probeReport struct {
+	Where  string `json:"-"` // the page that reported ("demo page", "popup", …)
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+	Href   string `json:"href"`
+}
+
+// probeBinding is the CDP binding (Runtime.addBinding) probeJS reports through.
+const probeBinding = "__mcpTestProbe"
+
+// probeJS runs in every document of every watched page, before the page's
+// own scripts (Page.addScriptToEvaluateOnNewDocument). It reports:
+//   - "xss": window.__xss was assigned (the canary every injection payload
+//     in these tests sets);
+//   - "element": an element whose attributes or inline script carry the
+//     marker "__xss" was inserted or changed (HTML parsed from text);
+//   - "progress", "warning": the detail of such an event any client
+//     dispatched (leak check);
+//   - "status": on callback.html, what #status says, as text, whenever it
+//     changes, with the number of elements inside it.
+const probeJS = `(() => {
+  const report = (kind, detail) => { try { globalThis.` + probeBinding + `(JSON.stringify({ kind, detail: String(detail), href: location.href })); } catch {} };
+  let canary;
+  try {
+    Object.defineProperty(window, '__xss', { configurable: false, get() { return canary; }, set(v) { canary = v; report('xss', v); } });
+  } catch {}
+  const MARK = '__xss';
+  const check = (el) => {
+    if (!el || el.nodeType !== 1) return;
+    for (const e of [el, ...el.querySelectorAll('*')]) {
+      const attr = [...e.attributes].some((a) => a.name.includes(MARK) || a.value.includes(MARK));
+      if (attr || (e.tagName === 'SCRIPT' && e.textContent.includes(MARK))) report('element', e.outerHTML.slice(0, 300));
+    }
+  };
+  const isCallback = location.pathname.endsWith('/callback.html');
+  let lastStatus = null;
+  const status = () => {
+    const s = isCallback && document.getElementById('status');
+    if (!s) return;
+    const v = JSON.stringify({ text: s.textContent, elements: s.children.length });
+    if (v !== lastStatus) report('status', lastStatus = v);
+  };
+  new MutationObserver((ms) => {
+    for (const m of ms) {
+      if (m.type === 'attributes') check(m.target);
+      else m.addedNodes.forEach(check);
+    }
+    status();
+  }).observe(document, { childList: true, subtree: true, attributes: true, characterData: true });
+  const dispatch = EventTarget.prototype.dispatchEvent;
+  EventTarget.prototype.dispatchEvent = function (ev) {
+    try {
+      if (ev instanceof CustomEvent && (ev.type === 'progress' || ev.type === 'warning')) report(ev.type, JSON.stringify(ev.detail));
+    } catch {}
+    return dispatch.call(this, ev);
+  };
+})();`
+
+// watchPage captures, for the page of ctx (tab, popup or other window): its
+// console, the URLs it requests or moves to, the tokens records it writes to
+// localStorage, and probeJS's reports for every document it loads from now
+// on.
+func (b *browserRun) watchPage(ctx context.Context, name string) {
+	b.t.Helper()
+	b.console.watch(ctx, name)
+	w := b.watch
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *network.EventRequestWillBeSent:
+			if ev.Request != nil {
+				w.addURL(name+" requested", ev.Request.URL+ev.Request.URLFragment)
+			}
+		case *page.EventNavigatedWithinDocument:
+			w.addURL(name+" address bar", ev.URL)
+		case *domstorage.EventDomStorageItemAdded:
+			w.addStored(ev.Key, ev.NewValue)
+		case *domstorage.EventDomStorageItemUpdated:
+			w.addStored(ev.Key, ev.NewValue)
+		case *runtime.EventBindingCalled:
+			if ev.Name == probeBinding {
+				var r probeReport
+				if json.Unmarshal([]byte(ev.Payload), &r) == nil {
+					r.Where = name
+					w.mu.Lock()
+					w.reports = append(w.reports, r)
+					w.mu.Unlock()
+				}
+			}
+		}
+	}); err != nil {
+		b.t.Fatalf("watching %s: %v", name, err)
+	}
+	if _, err := chromedp.Call(ctx, domstorage.Enable, cdp.Empty{}); err != nil {
+		b.t.Fatalf("watching %s's storage: %v", name, err)
+	}
+	if _, err := chromedp.Call(ctx, runtime.AddBinding, runtime.AddBindingParams{Name: probeBinding}); err != nil {
+		b.t.Fatalf("adding the probe binding to %s: %v", name, err)
+	}
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probeJS}); err != nil {
+		b.t.Fatalf("adding the probe script to %s: %v", name, err)
+	}
+}
+
+func (w *browserWatch) addURL(where, u string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.urls = append(w.urls, watchedText{where, u})
+}
+
+// addStored notes the token values of a tokens record (whatever its key
+// prefix) written to Web Storage.
+func (w *browserWatch) addStored(key, value string) {
+	if !strings.Contains(key, ":v1:tokens:") {
+		return
+	}
+	var rec struct {
+		AccessToken  any `json:"access_token"`
+		RefreshToken any `json:"refresh_token"`
+	}
+	if json.Unmarshal([]byte(value), &rec) != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.tokens == nil {
+		w.tokens = map[string]string{}
+	}
+	for kind, v := range map[string]any{"access token": rec.AccessToken, "refresh token": rec.RefreshToken} {
+		// Shorter values are test garbage, and would match by chance.
+		if s, ok := v.(string); ok && len(s) >= 16 {
+			w.tokens[s] = kind
+		}
+	}
+}
+
+// probeReports returns the probe's reports of kind (all kinds for "").
+func (w *browserWatch) probeReports(kind string) []probeReport {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []probeReport
+	for _, r := range w.reports {
+		if kind == "" || r.Kind == kind {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// requested returns every URL the watched pages requested or moved to.
+func (w *browserWatch) requested() []watchedText {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]watchedText(nil), w.urls...)
+}
+
+// fingerprint names a token without showing it.
+func fingerprint(kind, token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return fmt.Sprintf("<%s sha256:%s, %d chars>", kind, hex.EncodeToString(sum[:6]), len(token))
+}
+
+// redact replaces every token seen with its fingerprint.
+func (w *browserWatch) redact(s string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for tok, kind := range w.tokens {
+		s = strings.ReplaceAll(s, tok, fingerprint(kind, tok))
+	}
+	return s
+}
+
+// snapshotPage records, before the page goes away, the tokens records in
+// its localStorage (in case an event was missed) and its progress list.
+func (b *browserRun) snapshotPage(ctx context.Context, name string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	snap, err := chromedp.Run(ctx, chromedp.Evaluate[struct {
+		Records  map[string]string `json:"records"`
+		Progress string            `json:"progress"`
+	}](`(() => {
+		const records = {};
+		try {
+			for (let i = 0; i < localStorage.length; i++) {
+				const k = localStorage.key(i);
+				if (k.includes(':v1:tokens:')) records[k] = localStorage.getItem(k);
+			}
+		} catch {}
+		const p = document.getElementById('progress');
+		return { records, progress: p ? p.textContent : '' };
+	})()`))
+	if err != nil {
+		return // the page is gone or elsewhere: the events are what count
+	}
+	for k, v := range snap.Records {
+		b.watch.addStored(k, v)
+	}
+	if snap.Progress != "" {
+		b.watch.mu.Lock()
+		b.watch.texts = append(b.watch.texts, watchedText{name + " progress list", snap.Progress})
+		b.watch.mu.Unlock()
+	}
+}
+
+// checkNoLeaks fails the test for each of leakProblems.
+func (b *browserRun) checkNoLeaks() {
+	for _, p := range b.leakProblems() {
+		b.t.Error(p)
+	}
+}
+
+// leakProblems lists where a stored token appears where it must never be
+// (naming the place and the token's fingerprint, never the token), and
+// where a probe saw injected script run or injected markup parsed.
+func (b *browserRun) leakProblems() []string {
+	w := b.watch
+	var problems []string
+	for _, r := range w.probeReports("xss") {
+		problems = append(problems, fmt.Sprintf("script from attacker-chosen text ran in the %s at %s", r.Where, redactQuery(r.Href)))
+	}
+	for _, r := range w.probeReports("element") {
+		problems = append(problems, fmt.Sprintf("markup from attacker-chosen text became an element in the %s at %s: %s", r.Where, redactQuery(r.Href), r.Detail))
+	}
+
+	var places []watchedText
+	for _, r := range w.probeReports("") {
+		if r.Kind == "progress" || r.Kind == "warning" {
+			places = append(places, watchedText{fmt.Sprintf("a %s event's detail in the %s", r.Kind, r.Where), r.Detail})
+		}
+	}
+	for _, u := range w.requested() {
+		places = append(places, watchedText{"a URL (" + u.where + ")", u.text})
+	}
+	b.console.mu.Lock()
+	for _, l := range b.console.lines {
+		places = append(places, watchedText{"the browser console", l})
+	}
+	b.console.mu.Unlock()
+	for l := range strings.SplitSeq(b.demo.out.String(), "\n") {
+		places = append(places, watchedText{"the servers' output", l})
+	}
+	w.mu.Lock()
+	places = append(places, w.texts...)
+	tokens := make(map[string]string, len(w.tokens))
+	for k, v := range w.tokens {
+		tokens[k] = v
+	}
+	w.mu.Unlock()
+
+	leaks := 0
+	for tok, kind := range tokens {
+		seen := map[watchedText]bool{}
+		for _, p := range places {
+			if !strings.Contains(p.text, tok) || seen[p] {
+				continue
+			}
+			seen[p] = true
+			leaks++
+			if leaks <= 10 {
+				text := w.redact(p.text)
+				if len(text) > 400 {
+					text = text[:400] + "…"
+				}
+				problems = append(problems, fmt.Sprintf("token leak: the %s %s appears in %s: %s", kind, fingerprint(kind, tok), p.where, text))
+			}
+		}
+	}
+	if leaks > 10 {
+		problems = append(problems, fmt.Sprintf("token leak: %d places in all", leaks))
+	}
+	if os.Getenv("MCP_OAUTH_E2E_LOGS") != "" {
+		b.t.Logf("leak check: %d tokens against %d places", len(tokens), len(places))
+	}
+	return problems
+}
+
+// forget drops a token from the leak check (a test that planted it).
+func (w *browserWatch) forget(tok string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.tokens, tok)
+}
+
 // browserRun is one Chromium with the demo page open in its first tab (or,
 // from openTab, in another tab of the same browser).
 type browserRun struct {
@@ -312,6 +636,7 @@ type browserRun struct {
 	console *consoleLog
 	name    string        // "demo page", "tab 2"
 	popups  *atomic.Int32 // windows opened by pages (popups), counted across tabs
+	watch   *browserWatch // what every watched page requested, stored and reported, shared across tabs
 }
 
 func startBrowser(t *testing.T, demo *demoServer) *browserRun {
@@ -342,8 +667,8 @@ func startBrowser(t *testing.T, demo *demoServer) *browserRun {
 	if err := chromedp.Do(root); err != nil {
 		t.Fatalf("starting %s: %v", chromiumPath, err)
 	}
-	b := &browserRun{t: t, demo: demo, root: root, console: &consoleLog{}, name: "demo page", popups: &atomic.Int32{}}
-	b.console.watch(root, "demo page")
+	b := &browserRun{t: t, demo: demo, root: root, console: &consoleLog{}, name: "demo page", popups: &atomic.Int32{}, watch: &browserWatch{}}
+	b.watchPage(root, "demo page")
 	// Count the windows that pages open (TargetCreated with an opener): a
 	// scenario asserts that no sign-in window appeared.
 	created := chromedp.Events(root, target.TargetCreated)
@@ -365,9 +690,16 @@ func startBrowser(t *testing.T, demo *demoServer) *browserRun {
 		if !t.Failed() && os.Getenv("MCP_OAUTH_E2E_LOGS") == "" {
 			return
 		}
-		t.Logf("demo page state:\n%s", b.pageState())
-		t.Logf("browser console:\n%s", b.console)
-		t.Logf("demo server output (peers' request logs included):\n%s", demo.out)
+		// A token that leaked into these is shown as its fingerprint.
+		t.Logf("demo page state:\n%s", b.watch.redact(b.pageState()))
+		t.Logf("browser console:\n%s", b.watch.redact(b.console.String()))
+		t.Logf("demo server output (peers' request logs included):\n%s", b.watch.redact(demo.out.String()))
+	})
+	// Registered last, so it runs first: while the browser still runs, and
+	// before the failure report above.
+	t.Cleanup(func() {
+		b.snapshotPage(b.root, b.name)
+		b.checkNoLeaks()
 	})
 	return b
 }
@@ -381,15 +713,17 @@ func (b *browserRun) openTab(name string) *browserRun {
 	if err := chromedp.Do(tab); err != nil {
 		b.t.Fatalf("opening %s: %v", name, err)
 	}
-	b.console.watch(tab, name)
 	ctx, cancel := context.WithTimeout(tab, browserTimeout)
 	b.t.Cleanup(cancel)
-	nb := &browserRun{t: b.t, demo: b.demo, root: tab, ctx: ctx, console: b.console, name: name, popups: b.popups}
+	nb := &browserRun{t: b.t, demo: b.demo, root: tab, ctx: ctx, console: b.console, name: name, popups: b.popups, watch: b.watch}
+	nb.watchPage(tab, name)
 	b.t.Cleanup(func() {
 		if b.t.Failed() {
-			b.t.Logf("%s state:\n%s", name, nb.pageState())
+			b.t.Logf("%s state:\n%s", name, b.watch.redact(nb.pageState()))
 		}
 	})
+	// Before the tab closes: what it shows and stores, for the leak check.
+	b.t.Cleanup(func() { nb.snapshotPage(tab, name) })
 	return nb
 }
 
@@ -481,7 +815,7 @@ func (b *browserRun) clickAndSignInPopup(sel string, login bool) {
 }
 
 // clickForPopup clicks sel in the demo page and attaches to the popup the
-// click opens. done detaches (the popup stays open).
+// click opens (see attachWindow: it stays watched until the test ends).
 func (b *browserRun) clickForPopup(sel string) (popup context.Context, id target.ID, done func()) {
 	b.t.Helper()
 	popups := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" })
@@ -494,12 +828,7 @@ func (b *browserRun) clickForPopup(sel string) (popup context.Context, id target
 	if id == "" {
 		b.t.Fatalf("clicking %s: waiting for the popup failed", sel)
 	}
-	popup, cancel := chromedp.NewContext(b.root, chromedp.WithTargetID(id), chromedp.WithDetachOnCancel())
-	if err := chromedp.Do(popup); err != nil {
-		cancel()
-		b.t.Fatalf("attaching to the popup: %v", err)
-	}
-	b.console.watch(popup, "popup")
+	popup, cancel := b.attachWindow(id, "popup")
 	// A real browser gives a new popup the focus; headless Chromium does not
 	// move it by itself. The page reads document.hasFocus() to tell a user
 	// who closed the popup (back on the page) from a COOP-severed popup.
@@ -1612,4 +1941,802 @@ func TestBrowserPopupCOOP(t *testing.T) {
 // saw it at a cross-origin page.
 func TestBrowserPopupCOOPAfterLogin(t *testing.T) {
 	runPopupCOOP(t, coopScenario{coopFrom: 1, lateCompletion: true})
+}
+
+// ---- helpers of the hardening scenarios ----
+
+// attachWindow attaches to a window that a page opened and watches it
+// (console, requests, storage, probes) until the test ends, so that its
+// last page (callback.html in a popup) is watched too; the window is never
+// closed by detaching. done ends what was started with ctx (its actions
+// and event subscriptions) without detaching.
+func (b *browserRun) attachWindow(id target.ID, name string) (ctx context.Context, done func()) {
+	b.t.Helper()
+	watched, detach := chromedp.NewContext(b.root, chromedp.WithTargetID(id), chromedp.WithDetachOnCancel())
+	if err := chromedp.Do(watched); err != nil {
+		detach()
+		b.t.Fatalf("attaching to the %s: %v", name, err)
+	}
+	b.watchPage(watched, name)
+	b.t.Cleanup(detach)
+	ctx, done = context.WithCancel(watched)
+	return ctx, done
+}
+
+// withUserGesture makes an evaluation count as a user's click (the popup
+// blocker lets it open windows).
+func withUserGesture(p *runtime.EvaluateParams) {
+	yes := true
+	p.UserGesture = &yes
+}
+
+// evaluateWithGesture runs expr in the page as if inside a click.
+func (b *browserRun) evaluateWithGesture(what, expr string) {
+	b.t.Helper()
+	b.do(what, chromedp.Evaluate[chromedp.Void](expr, withUserGesture))
+}
+
+// openWindow evaluates expr, which calls window.open, in the page as if
+// inside a click, and attaches to the window it opens.
+func (b *browserRun) openWindow(name, expr string) (ctx context.Context, id target.ID, done func()) {
+	b.t.Helper()
+	id = b.openWindowID(name, expr)
+	ctx, done = b.attachWindow(id, name)
+	return ctx, id, done
+}
+
+// openWindowID is openWindow without attaching (the window may be gone at
+// once).
+func (b *browserRun) openWindowID(name, expr string) (id target.ID) {
+	b.t.Helper()
+	// Only a target that did not exist before: WaitNewTarget also reports
+	// changes of known windows that are no longer attached.
+	known := map[target.ID]bool{}
+	targets, err := chromedp.Targets(b.ctx)
+	if err != nil {
+		b.t.Fatalf("listing the browser's windows: %v", err)
+	}
+	for _, info := range targets {
+		known[info.TargetID] = true
+	}
+	opened := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" && !known[info.TargetID] })
+	b.evaluateWithGesture("opening the "+name, expr)
+	select {
+	case id = <-opened:
+	case <-time.After(10 * time.Second):
+		b.t.Fatalf("opening the %s: no window within 10 s", name)
+	}
+	if id == "" {
+		b.t.Fatalf("opening the %s: waiting for the window failed", name)
+	}
+	return id
+}
+
+// waitTargetClosed waits until the window id no longer exists.
+func (b *browserRun) waitTargetClosed(id target.ID, within time.Duration) bool {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		targets, err := chromedp.Targets(b.ctx)
+		if err != nil {
+			b.t.Fatalf("listing the browser's windows: %v", err)
+		}
+		open := false
+		for _, info := range targets {
+			open = open || info.TargetID == id
+		}
+		if !open {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return false
+}
+
+// newClientInPage creates, in the page, a client of mcp-oauth.js (the
+// module instance the demo page uses) as window[name], with the options
+// object optionsJS (a JavaScript expression).
+func (b *browserRun) newClientInPage(name, optionsJS string) {
+	b.t.Helper()
+	b.within(20*time.Second, "creating the client "+name+" in the page", chromedp.Evaluate[chromedp.Void](`(async () => {
+		const { load } = await import('/mcp-oauth.js');
+		const mcpOAuth = await load();
+		window[`+jsString(name)+`] = mcpOAuth.createClient(`+optionsJS+`);
+	})()`, chromedp.EvalAwaitPromise))
+}
+
+// jsOutcome is how a promise settled; a resolved value is described by its
+// type only (it may be a token).
+type jsOutcome struct {
+	OK      bool   `json:"ok"`
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Name    string `json:"name"`
+	Message string `json:"message"`
+}
+
+func (o jsOutcome) String() string {
+	if o.OK {
+		return "resolved with a " + o.Type
+	}
+	return fmt.Sprintf("rejected with %s [%s]: %s", o.Name, o.Code, o.Message)
+}
+
+// settle evaluates expr (a value or a promise) in the page and waits until
+// it settles.
+func (b *browserRun) settle(within time.Duration, what, expr string) jsOutcome {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, within)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[jsOutcome](`Promise.resolve().then(() => (`+expr+`)).then(
+		(v) => ({ ok: true, type: v === null ? 'null' : typeof v }),
+		(e) => ({ ok: false, code: String(e?.code ?? ''), name: String(e?.name ?? ''), message: String(e?.message ?? e) }))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: not settled within %s: %v", what, within, err)
+	}
+	return out
+}
+
+// randomHex returns n random bytes, hex-encoded.
+func randomHex(n int) string {
+	buf := make([]byte, n)
+	if _, err := rand.Read(buf); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(buf)
+}
+
+// waitProbe waits until the probe reported, from the page where, after
+// the first `since` reports, a report of kind for which match is true.
+func (b *browserRun) waitProbe(within time.Duration, what, where, kind string, since int, match func(probeReport) bool) probeReport {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		all := b.watch.probeReports("")
+		for _, r := range all[min(since, len(all)):] {
+			if r.Where == where && r.Kind == kind && match(r) {
+				return r
+			}
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s: nothing within %s", what, within)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// callbackStatus is what probeJS reports of callback.html's #status.
+type callbackStatus struct {
+	Text     string `json:"text"`
+	Elements int    `json:"elements"`
+}
+
+func parseStatus(r probeReport) callbackStatus {
+	var s callbackStatus
+	_ = json.Unmarshal([]byte(r.Detail), &s)
+	return s
+}
+
+// ---- hardening scenarios ----
+
+// xssImg and xssScript are the injection payloads: each sets window.__xss
+// when it runs, which probeJS reports from any page or frame.
+const (
+	xssImg    = `<img src=x onerror="window.__xss=1">`
+	xssScript = `<script>window.__xss=1</script>`
+)
+
+// checkNoInjection fails when a probe saw, since the last such check,
+// injected script run or injected markup become an element, or the page of
+// b (and its frames) holds the canary or an <img> (no page of the demo,
+// the callback or oidc-provider has one).
+func (b *browserRun) checkNoInjection(what string) {
+	b.t.Helper()
+	w := b.watch
+	w.mu.Lock()
+	reports := w.reports[w.injectionChecked:]
+	w.injectionChecked = len(w.reports)
+	w.mu.Unlock()
+	for _, r := range reports {
+		switch r.Kind {
+		case "xss":
+			b.t.Errorf("%s: script from attacker-chosen text ran in the %s at %s", what, r.Where, redactQuery(r.Href))
+		case "element":
+			b.t.Errorf("%s: markup from attacker-chosen text became an element in the %s: %s", what, r.Where, r.Detail)
+		}
+	}
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`[window, ...Array.from({ length: frames.length }, (_, i) => frames[i])]
+		.map((w) => { try { return (w.__xss !== undefined ? 'canary set; ' : '') + (w.document.querySelector('img') ? 'an <img>; ' : ''); } catch { return ''; } }).join('')`))
+	if err != nil {
+		b.t.Fatalf("%s: reading %s: %v", what, b.name, err)
+	}
+	if got != "" {
+		b.t.Errorf("%s: the %s holds %s", what, b.name, got)
+	}
+}
+
+// TestBrowserCallbackNeverRendersHTML: error_description (and every other
+// response parameter) is text whoever built the link chose. callback.html,
+// opened as a popup (window.opener set) and as a plain page, and the demo
+// page, which shows the server's error, must show it as text: no script
+// runs (probeJS's window.__xss canary, in every page and frame), no element
+// is made from it, and where it is shown it reads literally.
+func TestBrowserCallbackNeverRendersHTML(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	b := startBrowser(t, demo)
+	b.openDemo("popup")
+	callback := demo.Origin + "/callback.html"
+
+	// 1. The demo page: the user denies consent and the authorization
+	// server's error_description is HTML (oidc-provider's own is fixed, so
+	// the response is rewritten in the popup on its way to callback.html;
+	// state and iss are kept, so the response is genuine to the client).
+	popup, _, done := b.clickForPopup("#connect")
+	seen := b.interceptCallback(popup, callback+"?*error=*", func(q url.Values) { q.Set("error_description", xssImg) })
+	ctx, cancel := context.WithTimeout(popup, 30*time.Second)
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`input[name=login]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), "demo-user"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "any password"),
+		chromedp.Submit(chromedp.CSS(`input[name=login]`)),
+		chromedp.WaitReady(chromedp.CSS(`form input[name=prompt][value=consent]`)),
+		chromedp.Click(chromedp.CSS(`a[href$="/abort"]`)),
+	); err != nil && !errors.Is(err, chromedp.ErrTargetDetached) {
+		t.Fatalf("denying consent in the popup: %v", err)
+	}
+	cancel()
+	select {
+	case urls := <-seen:
+		o, _ := url.Parse(urls[0])
+		m, _ := url.Parse(urls[1])
+		if o.Query().Get("error") != "access_denied" || m.Query().Get("error_description") != xssImg ||
+			m.Query().Get("state") != o.Query().Get("state") || m.Query().Get("iss") != demo.Issuer {
+			t.Fatalf("the error response was not rewritten as intended (%s → %s)", redactQuery(urls[0]), redactQuery(urls[1]))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the denied sign-in never came back to callback.html")
+	}
+	code, text := b.waitError(15 * time.Second)
+	done()
+	if code != "access_denied" {
+		t.Errorf("the demo page shows %q (code %q), want access_denied", text, code)
+	}
+	if !strings.Contains(text, xssImg) {
+		t.Errorf("the demo page's error does not show the server's description literally: %q", text)
+	}
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.getElementById('error').children.length`)); err != nil || n != 0 {
+		t.Errorf("the demo page's error holds %d elements (%v), want text only", n, err)
+	}
+	b.checkNoInjection("the demo page's error display")
+
+	// 2. callback.html with attacker-built URLs, as a popup of the demo page
+	// (window.opener set: it relays and says what happened) and as a plain
+	// page (no opener: it hands the URL to handleRedirectCallback, which
+	// finds no sign-in waiting, and says so).
+	random := randomHex(16)
+	cases := []struct {
+		name, query string
+		popupSays   string // what the popup's #status reads
+		plainPrefix string // how the plain page's #status starts
+	}{
+		{"HTML in error_description", url.Values{"error": {"access_denied"}, "error_description": {xssImg}, "state": {random}}.Encode(),
+			"Sign-in did not complete (access_denied). You can close this window.", "Sign-in failed (state_mismatch): "},
+		{"a code, and a script in state", url.Values{"code": {"x"}, "state": {xssScript + random}}.Encode(),
+			"Signed in. You can close this window.", "Sign-in failed (state_mismatch): "},
+		{"HTML in error", url.Values{"error": {xssImg}, "error_description": {xssScript}, "state": {random}}.Encode(),
+			"Sign-in did not complete (" + xssImg + "). You can close this window.", "Sign-in failed (state_mismatch): "},
+	}
+	for i, tc := range cases {
+		name := fmt.Sprintf("callback window %d", i+1)
+		since := len(b.watch.probeReports(""))
+		_, _, done := b.openWindow(name, `(window.__cb = window.open('about:blank', '_blank', 'popup,width=500,height=300')) && 0`)
+		b.evaluate("sending the callback window to the attacker's URL", `window.__cb.location.href = `+jsString(callback+"?"+tc.query))
+		r := b.waitProbe(10*time.Second, name+": waiting for callback.html to say what happened", name, "status", since,
+			func(r probeReport) bool { return parseStatus(r).Text != "Signing in…" })
+		if s := parseStatus(r); s.Text != tc.popupSays || s.Elements != 0 {
+			t.Errorf("%s, %s: callback.html says %q with %d elements, want %q as text", name, tc.name, s.Text, s.Elements, tc.popupSays)
+		}
+		done()
+		b.checkNoInjection(fmt.Sprintf("%s (a popup of the demo page) with %s", name, tc.name))
+	}
+	plain := b.openTab("plain tab")
+	for _, tc := range cases {
+		since := len(b.watch.probeReports(""))
+		plain.do("opening callback.html with "+tc.name, chromedp.Navigate(callback+"?"+tc.query))
+		r := b.waitProbe(15*time.Second, "plain tab: waiting for callback.html to say what happened", "plain tab", "status", since,
+			func(r probeReport) bool { return parseStatus(r).Text != "Signing in…" })
+		if s := parseStatus(r); !strings.HasPrefix(s.Text, tc.plainPrefix) || s.Elements != 0 {
+			t.Errorf("plain callback.html with %s says %q with %d elements, want text starting %q", tc.name, s.Text, s.Elements, tc.plainPrefix)
+		}
+		plain.checkNoInjection("plain callback.html with " + tc.name)
+	}
+
+	// 3. A plain callback.html that completes a real redirect-mode sign-in
+	// (its pending record is in storage) with an HTML error_description:
+	// the engine's message carries the description, and the page shows it.
+	plain.do("opening the demo origin in the plain tab", chromedp.Navigate(callback))
+	plain.newClientInPage("__redirectClient", `{ mcpUrl: `+jsString(demo.MCPURL)+`, redirectUri: `+jsString(callback)+`, mode: 'redirect' }`)
+	plain.evaluate("starting a redirect sign-in", `window.__redirectClient.authorize().catch((e) => console.error('authorize failed: ' + e.code))`)
+	plain.waitJS(30*time.Second, "waiting for the authorization server's page", `location.origin === `+jsString(demo.Issuer)+` && document.readyState === 'complete' ? 'yes' : ''`)
+	state := b.waitJS(5*time.Second, "reading the pending sign-in's state", `Object.keys(localStorage).filter((k) => k.startsWith('mcp-oauth:v1:pending:')).map((k) => k.slice('mcp-oauth:v1:pending:'.length)).join(' ')`)
+	if strings.Contains(state, " ") {
+		t.Fatalf("localStorage holds several pending sign-ins")
+	}
+	since := len(b.watch.probeReports(""))
+	plain.do("sending the denied response with an HTML description", chromedp.Navigate(callback+"?"+url.Values{
+		"error": {"access_denied"}, "error_description": {xssImg}, "state": {state}, "iss": {demo.Issuer}}.Encode()))
+	r := b.waitProbe(15*time.Second, "plain tab: waiting for callback.html to report the denial", "plain tab", "status", since,
+		func(r probeReport) bool { return strings.HasPrefix(parseStatus(r).Text, "Sign-in failed") })
+	if s := parseStatus(r); !strings.HasPrefix(s.Text, "Sign-in failed (access_denied): ") || !strings.Contains(s.Text, xssImg) || s.Elements != 0 {
+		t.Errorf("callback.html says %q with %d elements, want access_denied with the description as text", s.Text, s.Elements)
+	}
+	plain.checkNoInjection("plain callback.html completing a denied sign-in")
+	b.checkNoInjection("the demo page, the opener of the callback windows")
+	if n := demo.countLog(asLog + "POST /token grant_type=authorization_code"); n != 0 {
+		t.Errorf("%d codes were exchanged, want none", n)
+	}
+}
+
+// evilServer is a page on another origin (another port of 127.0.0.1) that
+// forges the callback message to its opener.
+type evilServer struct {
+	*httptest.Server
+	posted chan string // the n= of each /posted beacon
+}
+
+func startEvilServer(t *testing.T) *evilServer {
+	t.Helper()
+	e := &evilServer{posted: make(chan string, 8)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /forge.html", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>another origin</title><script>
+const url = new URLSearchParams(location.hash.slice(1)).get('url');
+const message = { type: 'mcp-oauth-callback', url };
+let n = 0;
+try { window.opener.postMessage(message, '*'); n++; } catch (e) { console.error('postMessage failed: ' + e); }
+try { const bc = new BroadcastChannel('mcp-oauth-callback'); bc.postMessage(message); bc.close(); } catch {}
+fetch('/posted?n=' + n);
+</script>`)
+	})
+	mux.HandleFunc("GET /posted", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case e.posted <- r.URL.Query().Get("n"):
+		default:
+		}
+	})
+	e.Server = httptest.NewServer(mux)
+	t.Cleanup(e.Close)
+	return e
+}
+
+// TestBrowserForgedCallbackMessagesIgnored: while the user is on the login
+// form of a popup sign-in, forged authorization responses arrive over
+// every channel the callback page uses: postMessage from a page on another
+// origin (with the real state and iss), BroadcastChannel and same-origin
+// postMessage with another state, and a localStorage relay key for another
+// state. The sign-in keeps waiting (no error, no token request), and then
+// completes with the real code.
+func TestBrowserForgedCallbackMessagesIgnored(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	evil := startEvilServer(t)
+	b := startBrowser(t, demo)
+	b.openDemo("popup")
+
+	popup, _, done := b.clickForPopup("#connect")
+	defer done()
+	loginCtx, cancelLogin := context.WithTimeout(popup, 30*time.Second)
+	if err := chromedp.Do(loginCtx, chromedp.WaitVisible(chromedp.CSS(`input[name=login]`))); err != nil {
+		t.Fatalf("waiting for the login form in the popup: %v", err)
+	}
+	cancelLogin()
+	states := b.waitJS(5*time.Second, "reading the sign-in's state", `Object.keys(localStorage).filter((k) => k.startsWith('mcp-oauth-popup:')).map((k) => k.slice('mcp-oauth-popup:'.length)).join(' ')`)
+	if strings.Contains(states, " ") {
+		t.Fatalf("localStorage marks several popup sign-ins: %d", len(strings.Fields(states)))
+	}
+	state, other := states, randomHex(32)
+	redirectURI := demo.Origin + "/callback.html"
+	forged := func(st string) string {
+		return redirectURI + "?" + url.Values{"code": {"forged-" + randomHex(8)}, "state": {st}, "iss": {demo.Issuer}}.Encode()
+	}
+	tokenRequests := demo.countLog(asLog + "POST /token")
+
+	// (a) Another origin, holding the real state, posts to the page.
+	_, evilID, doneEvil := b.openWindow("other-origin window",
+		`window.open(`+jsString(evil.URL+"/forge.html#"+url.Values{"url": {forged(state)}}.Encode())+`, '_blank', 'popup,width=300,height=200') && 0`)
+	select {
+	case n := <-evil.posted:
+		if n != "1" {
+			t.Fatalf("the other-origin page could not post to the demo page (opener missing?)")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other-origin page did not post within 10 s")
+	}
+	doneEvil()
+	// (b) Same origin, another state: BroadcastChannel and postMessage.
+	b.evaluate("forging messages for another state", `(() => {
+		const message = { type: 'mcp-oauth-callback', url: `+jsString(forged(other))+` };
+		const bc = new BroadcastChannel('mcp-oauth-callback');
+		bc.postMessage(message);
+		bc.close();
+		window.postMessage(message, location.origin);
+	})()`)
+	// (c) A relay key for another state, written from another document of
+	// the origin (so that the page also gets a storage event).
+	relayKey := "mcp-oauth-callback:" + other
+	b.evaluate("writing a relay key for another state", `(() => {
+		const f = document.createElement('iframe');
+		document.body.append(f);
+		f.contentWindow.localStorage.setItem(`+jsString(relayKey)+`, JSON.stringify({ url: `+jsString(forged(other))+`, at: Date.now() }));
+		f.remove();
+	})()`)
+
+	time.Sleep(1500 * time.Millisecond) // past the page's 250 ms and 1 s polls
+	if msg := b.pageError(b.ctx); msg != "" {
+		t.Fatalf("a forged message ended the sign-in: %s", msg)
+	}
+	if s := b.text("#status"); !strings.HasPrefix(s, "Signing in") {
+		t.Errorf("the status reads %q, want the sign-in still waiting", s)
+	}
+	if lines := demo.logLines(asLog + "POST /token")[tokenRequests:]; len(lines) != 0 {
+		t.Fatalf("a forged response reached the token endpoint:\n%s", strings.Join(lines, "\n"))
+	}
+	if !b.hasStorageKey("mcp-oauth-popup:" + state) {
+		t.Error("the sign-in no longer marks itself as waiting")
+	}
+	if _, err := chromedp.CallBrowser(b.ctx, target.CloseTarget, target.CloseTargetParams{TargetID: evilID}); err != nil {
+		t.Logf("closing the other-origin window: %v", err)
+	}
+
+	b.inPopup(popup, "signing in in the popup", func(ctx context.Context) error { return signIn(ctx, true) })
+	b.waitConnected()
+	b.checkTokens()
+	exchanges := demo.logLines(asLog + "POST /token grant_type=authorization_code")
+	if len(exchanges) != 1 || !strings.Contains(exchanges[0], "-> 200") {
+		t.Errorf("want exactly one successful code exchange, got:\n%s", strings.Join(exchanges, "\n"))
+	}
+	b.evaluate("removing the forged relay key", `localStorage.removeItem(`+jsString(relayKey)+`)`)
+}
+
+// TestBrowserSlowConsentAndTimeout: (a) a sign-in that sits on the login
+// form longer than popup.timeoutMs ends as timeout, naming the option,
+// about when it says, and closes its window (a client the test creates in
+// the demo page with popup.timeoutMs 3000); (b) a user who reads the
+// consent page for 6 s, longer than every poll interval of mcp-oauth.js
+// (250 ms, 1 s), still completes the sign-in.
+func TestBrowserSlowConsentAndTimeout(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	b := startBrowser(t, demo)
+	b.openDemo("popup")
+
+	// (a) The timeout.
+	const timeoutMs = 3000
+	b.newClientInPage("__slowClient", fmt.Sprintf(`{ mcpUrl: %s, redirectUri: location.origin + '/callback.html', popup: { timeoutMs: %d }, storageKeyPrefix: 'timeout-test' }`,
+		jsString(demo.MCPURL), timeoutMs))
+	started := time.Now()
+	popup, id, done := b.openWindow("timeout popup", `(window.__slow = window.__slowClient.authorize(), window.__slow.catch(() => {}), 0)`)
+	ctx, cancel := context.WithTimeout(popup, 10*time.Second)
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`input[name=login]`))); err != nil {
+		t.Fatalf("waiting for the login form in the popup: %v", err)
+	}
+	cancel()
+	loginShown := time.Now() // the timer started before the popup left about:blank
+	out := b.settle(15*time.Second, "waiting for authorize() to give up", `window.__slow`)
+	took, afterLogin := time.Since(started), time.Since(loginShown)
+	done()
+	if out.OK || out.Code != "timeout" || !strings.Contains(out.Message, "popup.timeoutMs") {
+		t.Errorf("authorize() %s, want a timeout naming popup.timeoutMs", out)
+	}
+	if took < timeoutMs*time.Millisecond || afterLogin > timeoutMs*time.Millisecond+time.Second {
+		t.Errorf("authorize() gave up %s after the click and %s after the login form showed, want %d ms after the popup was sent to the authorization server",
+			took.Round(10*time.Millisecond), afterLogin.Round(10*time.Millisecond), timeoutMs)
+	}
+	t.Logf("timeout %s after the click (%s after the login form showed)", took.Round(10*time.Millisecond), afterLogin.Round(10*time.Millisecond))
+	if !b.waitTargetClosed(id, 2*time.Second) {
+		t.Error("the timed-out sign-in left its window open")
+	}
+	if msg := b.pageError(b.ctx); msg != "" {
+		t.Errorf("the demo page shows an error for the other client's sign-in: %s", msg)
+	}
+
+	// (b) Slow consent.
+	popup, _, done = b.clickForPopup("#connect")
+	defer done()
+	ctx, cancel = context.WithTimeout(popup, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`input[name=login]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=login]`), "demo-user"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), "any password"),
+		chromedp.Submit(chromedp.CSS(`input[name=login]`)),
+		chromedp.WaitReady(chromedp.CSS(`form input[name=prompt][value=consent]`)),
+	); err != nil {
+		t.Fatalf("logging in in the popup: %v", err)
+	}
+	time.Sleep(6 * time.Second) // the user reads the consent page
+	if msg := b.pageError(b.ctx); msg != "" {
+		t.Fatalf("while the user read the consent page, the page gave up: %s", msg)
+	}
+	b.inPopup(popup, "approving in the popup", func(ctx context.Context) error { return signIn(ctx, false) })
+	b.waitConnected()
+	b.checkTokens()
+}
+
+// TestBrowserStorageFailures: with clients the test creates in the demo
+// page: (a) localStorage full for the module's keys: authorize() rejects
+// with storage_error saying storage is full, closes its window and leaves
+// other keys alone; (b) localStorage access throws (blocked storage):
+// createClient works, every operation rejects with storage_error, and with
+// storageFallbackToMemory they work (auth_required: not signed in);
+// (c) garbage under the module's keys, for this MCP server and another:
+// the client treats its own as absent (auth_required, a warning), a full
+// sign-in then works, and the other server's record is left byte for byte.
+func TestBrowserStorageFailures(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	b := startBrowser(t, demo)
+	b.openDemo("popup")
+	options := `{ mcpUrl: ` + jsString(demo.MCPURL) + `, redirectUri: location.origin + '/callback.html' }`
+
+	// (a) Full.
+	b.evaluate("making localStorage full for the module's keys", `(() => {
+		localStorage.setItem('other-app:settings', '{"theme":"dark"}');
+		const setItem = Storage.prototype.setItem;
+		window.__restoreSetItem = () => { Storage.prototype.setItem = setItem; };
+		Storage.prototype.setItem = function (k, v) {
+			if (String(k).startsWith('mcp-oauth:')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+			return setItem.call(this, k, v);
+		};
+	})()`)
+	b.newClientInPage("__fullClient", options)
+	id := b.openWindowID("sign-in window", `(window.__full = window.__fullClient.authorize(), 0)`)
+	out := b.settle(20*time.Second, "authorize() with full storage", `window.__full`)
+	if out.OK || out.Code != "storage_error" || !strings.Contains(out.Message, "storage is full") {
+		t.Errorf("authorize() %s, want storage_error saying storage is full", out)
+	}
+	if !b.waitTargetClosed(id, 2*time.Second) {
+		t.Error("the failed sign-in left its window open")
+	}
+	other, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`(() => {
+		localStorage.setItem('other-app:written', 'still works');
+		return localStorage.getItem('other-app:settings') + ' ' + localStorage.getItem('other-app:written');
+	})()`))
+	if err != nil || other != `{"theme":"dark"} still works` {
+		t.Errorf("other keys while the module's storage is full: %q (%v)", other, err)
+	}
+	b.evaluate("making room again", `window.__restoreSetItem()`)
+
+	// (b) Blocked.
+	b.evaluate("blocking localStorage", `(() => {
+		window.__localStorage = Object.getOwnPropertyDescriptor(window, 'localStorage');
+		Object.defineProperty(window, 'localStorage', { configurable: true, get() { throw new DOMException('denied', 'SecurityError'); } });
+	})()`)
+	b.newClientInPage("__blockedClient", options)
+	for _, op := range []string{"getAccessToken()", "storage.getTokens()", "clear()", "fetch(" + jsString(demo.MCPURL) + ")"} {
+		if out := b.settle(20*time.Second, op, "window.__blockedClient."+op); out.OK || out.Code != "storage_error" || !strings.Contains(out.Message, "localStorage") {
+			t.Errorf("with localStorage blocked, %s %s, want storage_error naming localStorage", op, out)
+		}
+	}
+	b.newClientInPage("__memoryClient", `{ ...`+options+`, storageFallbackToMemory: true }`)
+	if out := b.settle(20*time.Second, "getAccessToken()", "window.__memoryClient.getAccessToken()"); out.OK || out.Code != "auth_required" {
+		t.Errorf("with storageFallbackToMemory, getAccessToken() %s, want auth_required", out)
+	}
+	if out := b.settle(20*time.Second, "storage.getTokens()", "window.__memoryClient.storage.getTokens()"); !out.OK || out.Type != "null" {
+		t.Errorf("with storageFallbackToMemory, storage.getTokens() %s, want null", out)
+	}
+	b.evaluate("unblocking localStorage", `(() => {
+		if (window.__localStorage) Object.defineProperty(window, 'localStorage', window.__localStorage); else delete window.localStorage;
+		localStorage.length;
+	})()`)
+
+	// (c) Garbage.
+	otherKey := "mcp-oauth:v1:tokens:http://127.0.0.1:9/other-mcp"
+	garbage := map[string]string{
+		"mcp-oauth:v1:tokens:" + demo.MCPURL:   `{"access_token": 42, "expires_at": "soon"`,
+		"mcp-oauth:v1:resource:" + demo.MCPURL: `<not json>`,
+		"mcp-oauth:v1:client:" + demo.Issuer:   `{"client_id": {"nested": true}}`,
+		otherKey:                               "\x00garbage \u2603 {\"access_token\":",
+	}
+	garbageJSON, _ := json.Marshal(garbage)
+	b.evaluate("writing garbage under the module's keys", `for (const [k, v] of Object.entries(`+string(garbageJSON)+`)) localStorage.setItem(k, v)`)
+	warnings := len(b.watch.probeReports("warning"))
+	b.newClientInPage("__garbageClient", options)
+	if out := b.settle(20*time.Second, "getAccessToken()", "window.__garbageClient.getAccessToken()"); out.OK || out.Code != "auth_required" {
+		t.Errorf("with garbage stored, getAccessToken() %s, want auth_required", out)
+	}
+	warned := false
+	for _, r := range b.watch.probeReports("warning")[warnings:] {
+		warned = warned || (strings.Contains(r.Detail, "storage_error") && strings.Contains(r.Detail, "tokens:"+demo.MCPURL))
+	}
+	if !warned {
+		t.Error("the garbage tokens record was not reported as a storage_error warning")
+	}
+	b.clickAndSignInPopup("#connect", true)
+	b.waitConnected()
+	b.checkTokensFor(demo.MCPURL)
+	if raw, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`localStorage.getItem(`+jsString(otherKey)+`)`)); err != nil || raw != garbage[otherKey] {
+		t.Errorf("the other server's record changed: %q (%v)", raw, err)
+	}
+	b.callTool("#call-echo", "Hello from the browser")
+}
+
+// TestBrowserRedirectReturnToSameOriginOnly: a redirect-mode sign-in whose
+// stored pending record is rewritten while the user is at the
+// authorization server (as script on another tab of the origin could) so
+// that return_to points elsewhere. (a) http://evil.example/ through
+// callback.html, which navigates to the result's returnTo: the browser
+// never goes there and ends on the app's origin, signed in; (b) a
+// javascript: URL: handleRedirectCallback, called by the test, returns a
+// same-origin returnTo, and no script ran.
+func TestBrowserRedirectReturnToSameOriginOnly(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	b := startBrowser(t, demo)
+	callback := demo.Origin + "/callback.html"
+	options := `{ mcpUrl: ` + jsString(demo.MCPURL) + `, redirectUri: ` + jsString(callback) + `, mode: 'redirect' }`
+	var tab *browserRun
+
+	// rewrite starts a redirect sign-in from the demo page with returnTo
+	// and, once the page is at the authorization server, rewrites its
+	// pending record's return_to from another tab.
+	rewrite := func(returnTo, evil string) {
+		t.Helper()
+		b.openDemo("popup")
+		b.newClientInPage("__redirectClient", options)
+		b.evaluate("starting a redirect sign-in", `window.__redirectClient.authorize({ returnTo: `+jsString(returnTo)+` }).catch((e) => console.error('authorize failed: ' + e.code))`)
+		b.waitJS(30*time.Second, "waiting for the authorization server's page", `location.origin === `+jsString(demo.Issuer)+` && document.readyState === 'complete' ? 'yes' : ''`)
+		if tab == nil {
+			tab = b.openTab("tab 2")
+			tab.do("opening the app's origin in tab 2", chromedp.Navigate(callback))
+		}
+		got := tab.waitJS(5*time.Second, "rewriting the pending sign-in's return_to", `(() => {
+			const keys = Object.keys(localStorage).filter((k) => k.startsWith('mcp-oauth:v1:pending:'));
+			if (keys.length !== 1) return 'pending records: ' + keys.length;
+			const p = JSON.parse(localStorage.getItem(keys[0]));
+			const was = p.return_to;
+			p.return_to = `+jsString(evil)+`;
+			localStorage.setItem(keys[0], JSON.stringify(p));
+			return 'was ' + was;
+		})()`)
+		if got != "was "+returnTo {
+			t.Fatalf("the pending record: %s, want one with return_to %s", got, returnTo)
+		}
+	}
+
+	// (a) Through callback.html.
+	rewrite(demo.URL+"?back=1", "http://evil.example/")
+	if err := signIn(b.ctx, true); err != nil {
+		t.Fatalf("signing in: %v", err)
+	}
+	wentEvil := func() bool {
+		for _, u := range b.watch.requested() {
+			if strings.Contains(u.text, "evil.example") {
+				t.Errorf("the browser went to the tampered return_to: %s %s", u.where, u.text)
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if wentEvil() {
+			t.FailNow()
+		}
+		loc, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState === 'complete' ? location.href : ''`))
+		if strings.HasPrefix(loc, demo.URL) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not come back to the demo page from callback.html within 30 s (at %s)", redactQuery(loc))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.waitConnected() // the page finds the tokens the sign-in stored
+	b.checkTokens()
+	if wentEvil() {
+		t.FailNow()
+	}
+
+	// (b) handleRedirectCallback itself: the response is held back from
+	// callback.html (its navigation is answered with a redirect to
+	// callback.html without a query, which then does nothing) and the test
+	// hands it to handleRedirectCallback in that page.
+	rewrite(demo.URL+"?back=2", "javascript:window.__xss=1//")
+	paused := chromedp.Events(b.ctx, fetch.RequestPaused)
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{
+		{URLPattern: callbackPattern(callback), RequestStage: fetch.RequestStageRequest, ResourceType: "Document"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan string, 1)
+	go func() {
+		for ev, err := range paused {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(b.ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+				RequestID: ev.RequestID, ResponseCode: http.StatusFound,
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Location", Value: callback}, {Name: "Cache-Control", Value: "no-store"}},
+			})
+			select {
+			case held <- ev.Request.URL + ev.Request.URLFragment:
+			default:
+			}
+		}
+	}()
+	if err := signIn(b.ctx, false); err != nil {
+		t.Fatalf("signing in again: %v", err)
+	}
+	var response string
+	select {
+	case response = <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the sign-in never came back to callback.html")
+	}
+	if _, err := chromedp.Call(b.ctx, fetch.Disable, cdp.Empty{}); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(10*time.Second, "waiting for callback.html without a response", `location.href === `+jsString(callback)+` && document.readyState === 'complete' ? 'yes' : ''`)
+	res, err := chromedp.Run(b.ctx, chromedp.Evaluate[struct {
+		ReturnTo  string `json:"returnTo"`
+		HasTokens bool   `json:"hasTokens"`
+	}](`import('/mcp-oauth.js').then((m) => m.load()).then((api) => api.handleRedirectCallback(`+jsString(response)+`))
+		.then((r) => ({ returnTo: r.returnTo, hasTokens: !!r.tokens?.access_token }))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("handleRedirectCallback: %v", err)
+	}
+	if !res.HasTokens {
+		t.Error("handleRedirectCallback returned no tokens")
+	}
+	if u, err := url.Parse(res.ReturnTo); err != nil || u.Scheme+"://"+u.Host != demo.Origin {
+		t.Errorf("handleRedirectCallback returned returnTo %q, want a URL on %s", res.ReturnTo, demo.Origin)
+	}
+	b.checkNoInjection("after handleRedirectCallback")
+}
+
+// TestBrowserLeakCheckCatchesLeaks: the harness's leak check (run after
+// every browser test) finds a stored token in a console line, a requested
+// URL, a progress event's detail and the progress list, names the place,
+// and does not print the token.
+func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
+	requireBrowserModule(t)
+	demo := startDemoServer(t)
+	b := startBrowser(t, demo)
+	b.openDemo("popup")
+	tok := "leak-check-" + randomHex(16)
+	key := "mcp-oauth:v1:tokens:http://127.0.0.1:9/leak-check"
+	b.evaluate("leaking a stored token", `(() => {
+		const tok = `+jsString(tok)+`;
+		localStorage.setItem(`+jsString(key)+`, JSON.stringify({ access_token: tok, token_type: 'Bearer' }));
+		console.log('the token is ' + tok);
+		fetch('/nothing-here?t=' + tok).catch(() => {});
+		const c = new EventTarget();
+		c.dispatchEvent(new CustomEvent('progress', { detail: { step: 'token', detail: tok } }));
+		const li = document.createElement('li');
+		li.textContent = tok;
+		document.getElementById('progress').append(li);
+	})()`)
+	b.waitJS(5*time.Second, "waiting for the request", `performance.getEntriesByType('resource').some((e) => e.name.includes('/nothing-here')) ? 'yes' : ''`)
+	time.Sleep(200 * time.Millisecond) // the events reach the harness
+	b.snapshotPage(b.root, b.name)
+	problems := b.leakProblems()
+	for _, want := range []string{"the browser console", "a URL (demo page requested)", "a progress event's detail", "demo page progress list"} {
+		found := false
+		for _, p := range problems {
+			found = found || strings.Contains(p, want)
+		}
+		if !found {
+			t.Errorf("the leak check missed the token in %s; it found:\n%s", want, strings.Join(problems, "\n"))
+		}
+	}
+	for _, p := range problems {
+		if strings.Contains(p, tok) {
+			t.Errorf("the leak check prints the token: %s", p)
+		}
+	}
+	// Clean up, so that the check after the test passes.
+	b.evaluate("removing the planted token", `localStorage.removeItem(`+jsString(key)+`); document.getElementById('progress').replaceChildren()`)
+	b.watch.forget(tok)
 }
