@@ -56,9 +56,10 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/browser"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = browser.ChromiumPath
 
 // browserTimeout bounds each browser test after the browser has started.
 const browserTimeout = 3 * time.Minute
@@ -644,15 +645,7 @@ func startBrowser(t *testing.T, demo *demoServer) *browserRun {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is required at %s (%v): apt-get update && apt-get install -y chromium", chromiumPath, err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
-		chromedp.NoSandbox, // as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
+	opts := browser.Options(
 		// Keep Chromium's popup blocker on: Connect must open the popup
 		// inside the click.
 		chromedp.Flag("disable-popup-blocking", false),

@@ -57,10 +57,11 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/browser"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/peers"
 )
 
-const chromiumPath = "/usr/bin/chromium"
+const chromiumPath = browser.ChromiumPath
 
 var verbose bool
 
@@ -301,16 +302,8 @@ func (c *consoleLog) String() string {
 
 // browserOptions are the flags of every Chromium the bench starts.
 func (e *env) browserOptions(profile string) []chromedp.ExecAllocatorOption {
-	return append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath),
+	return browser.Options(
 		chromedp.UserDataDir(profile),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-popup-blocking", false), // Connect must open the popup inside the click
 		chromedp.ProxyServer(e.proxy.URL),
 		chromedp.Flag("proxy-bypass-list", "<-loopback>"), // loopback through the proxy too

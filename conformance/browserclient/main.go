@@ -46,6 +46,7 @@ import (
 
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/browser"
 )
 
 // cimdURL is the Client ID Metadata Document URL the suite expects
@@ -186,16 +187,9 @@ func run(serverURL, webDir, chromiumPath string, timeout time.Duration) (*pageRe
 	}
 	defer os.RemoveAll(profile)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+	opts := browser.Options(
 		chromedp.ExecPath(chromiumPath),
 		chromedp.UserDataDir(profile),
-		chromedp.NoSandbox, // as root
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
 		// The suite's servers send no CORS headers. Only this runner does this.
 		chromedp.Flag("disable-web-security", true),
 		// Sign-ins start inside client.fetch, without a click.
