@@ -362,6 +362,15 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	return &AuthorizationRequest{URL: authURL, State: p.State, RedirectURI: p.RedirectURI}, nil
 }
 
+// Prepare runs discovery ahead of a sign-in (ask the server for its
+// challenge, fetch its metadata and its authorization server's) and caches
+// the results, so that a later Authorize only registers and authorizes. It
+// registers nothing.
+func (c *Client) Prepare(ctx context.Context) error {
+	_, err := c.discover(ctx, nil, false)
+	return err
+}
+
 // CompleteAuthorization finishes an authorization from the callback URL the
 // authorization server redirected to: it checks the response against the
 // pending authorization stored under its state, redeems the code and stores

@@ -196,3 +196,25 @@ func TestAuthorizeWithoutChallengeUsesTheServersChallenge(t *testing.T) {
 		t.Fatalf("second scope = %q", got)
 	}
 }
+
+// Prepare discovers ahead of a sign-in and registers nothing; the sign-in
+// then needs no discovery request.
+func TestPrepareDiscoversAhead(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{})
+	c, _ := newClient(t, s, nil)
+	if err := c.Prepare(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if hasPath(s, "/register") || !hasPath(s, "/.well-known/oauth-authorization-server") {
+		t.Fatalf("Prepare requested %v", s.Paths())
+	}
+	before := len(s.Requests())
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range s.Paths()[before:] {
+		if strings.Contains(p, "well-known") || strings.HasSuffix(p, " /mcp") {
+			t.Fatalf("the sign-in after Prepare still discovered: %s", p)
+		}
+	}
+}

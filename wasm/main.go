@@ -263,7 +263,8 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 			}
 			return nil, c.SetClientInfo(ctx(), &ci)
 		},
-		"clear": func(args []safejs.Value) (any, error) { return nil, c.Clear(ctx()) },
+		"clear":   func(args []safejs.Value) (any, error) { return nil, c.Clear(ctx()) },
+		"prepare": func(args []safejs.Value) (any, error) { return nil, c.Prepare(ctx()) },
 	}
 	for name, m := range methods {
 		m := m

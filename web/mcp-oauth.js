@@ -429,7 +429,9 @@ class Client extends EventTarget {
     if (this.#storage.sync) {
       let usable = null;
       try { usable = this.#freshFrom(this.#storage.getItem(this.#tokensKey), this.#storage.getItem(this.#resourceKey)); } catch {}
-      if (!usable) this.#engine().catch(() => {});
+      // Discovery too (cached; it registers nothing), so that the click
+      // only registers and authorizes.
+      if (!usable) this.#engine().then((engine) => engine.prepare()).catch(() => {});
     }
   }
 
