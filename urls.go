@@ -116,12 +116,3 @@ func wellKnownURL(base *url.URL, name, suffix string) string {
 	suffix = strings.TrimSuffix(suffix, "/")
 	return origin(base) + "/.well-known/" + name + suffix
 }
-
-// resolveReference resolves a possibly relative URL against base.
-func resolveReference(base *url.URL, ref string) (string, error) {
-	r, err := url.Parse(ref)
-	if err != nil {
-		return "", err
-	}
-	return base.ResolveReference(r).String(), nil
-}

@@ -289,39 +289,6 @@ func (d *demoServer) restartAuthServer(t *testing.T) {
 	}
 }
 
-// consoleLog keeps the console messages of every page the test watches.
-type consoleLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (c *consoleLog) watch(ctx context.Context, name string) {
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			where := ""
-			if m.URL != "" {
-				where = fmt.Sprintf(" (%s:%d)", m.URL, m.Line+1)
-			}
-			c.mu.Lock()
-			c.lines = append(c.lines, fmt.Sprintf("[%s] %s%s", name, m, where))
-			c.mu.Unlock()
-		}
-	}()
-}
-
-func (c *consoleLog) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.lines) == 0 {
-		return "(nothing)"
-	}
-	return strings.Join(c.lines, "\n")
-}
-
 // ---- what the harness watches in every page: tokens, requests, probes ----
 
 // browserWatch collects, for one browser (all its tabs and popups), the
@@ -409,7 +376,7 @@ const probeJS = `(() => {
 // on.
 func (b *browserRun) watchPage(ctx context.Context, name string) {
 	b.t.Helper()
-	b.console.watch(ctx, name)
+	b.console.Watch(ctx, name)
 	w := b.watch
 	if err := chromedp.Listen(ctx, func(ev any) {
 		switch ev := ev.(type) {
@@ -577,11 +544,9 @@ func (b *browserRun) leakProblems() []string {
 	for _, u := range w.requested() {
 		places = append(places, watchedText{"a URL (" + u.where + ")", u.text})
 	}
-	b.console.mu.Lock()
-	for _, l := range b.console.lines {
+	for _, l := range b.console.Lines() {
 		places = append(places, watchedText{"the browser console", l})
 	}
-	b.console.mu.Unlock()
 	for l := range strings.SplitSeq(b.demo.out.String(), "\n") {
 		places = append(places, watchedText{"the servers' output", l})
 	}
@@ -634,10 +599,21 @@ type browserRun struct {
 	demo    *demoServer
 	root    context.Context // the page's chromedp context, no deadline
 	ctx     context.Context // root with the test's deadline
-	console *consoleLog
+	console *browser.Console
 	name    string        // "demo page", "tab 2"
 	popups  *atomic.Int32 // windows opened by pages (popups), counted across tabs
 	watch   *browserWatch // what every watched page requested, stored and reported, shared across tabs
+}
+
+// openDemo starts the demo server (with extra cmd/demo flags) and a
+// browser on its page in the given mode: the start of most browser tests.
+func openDemo(t *testing.T, mode string, demoFlags ...string) (*demoServer, *browserRun) {
+	t.Helper()
+	requireBrowserModule(t)
+	demo := startDemoServer(t, demoFlags...)
+	b := startBrowser(t, demo)
+	b.openDemo(mode)
+	return demo, b
 }
 
 func startBrowser(t *testing.T, demo *demoServer) *browserRun {
@@ -660,7 +636,7 @@ func startBrowser(t *testing.T, demo *demoServer) *browserRun {
 	if err := chromedp.Do(root); err != nil {
 		t.Fatalf("starting %s: %v", chromiumPath, err)
 	}
-	b := &browserRun{t: t, demo: demo, root: root, console: &consoleLog{}, name: "demo page", popups: &atomic.Int32{}, watch: &browserWatch{}}
+	b := &browserRun{t: t, demo: demo, root: root, console: &browser.Console{}, name: "demo page", popups: &atomic.Int32{}, watch: &browserWatch{}}
 	b.watchPage(root, "demo page")
 	// Count the windows that pages open (TargetCreated with an opener): a
 	// scenario asserts that no sign-in window appeared.
@@ -1064,10 +1040,7 @@ func (b *browserRun) screenshot(path string) {
 }
 
 func TestBrowserPopupFlow(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	_, b := openDemo(t, "popup")
 
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
@@ -1083,10 +1056,7 @@ func TestBrowserPopupFlow(t *testing.T) {
 }
 
 func TestBrowserRedirectFlow(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("redirect")
+	demo, b := openDemo(t, "redirect")
 
 	b.do("clicking Connect", chromedp.Click(chromedp.CSS("#connect")))
 	if err := signIn(b.ctx, true); err != nil {
@@ -1126,10 +1096,7 @@ func TestBrowserRedirectFlow(t *testing.T) {
 // sign-in did not ask for; the 403 makes client.fetch open a popup again
 // (consent only: the authorization server remembers the login) and retry.
 func TestBrowserPopupStepUp(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	_, b := openDemo(t, "popup")
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
 	before := b.checkTokens()
@@ -1415,10 +1382,7 @@ func TestBrowserBothMCPServers(t *testing.T) {
 // with the stored tokens: no authorization request, no token request, no
 // popup, the same tokens.
 func TestBrowserReloadReusesTokens(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
 	before := b.checkTokens()
@@ -1453,10 +1417,7 @@ func TestBrowserReloadReusesTokens(t *testing.T) {
 // the token expired refreshes it (with resource, as RFC 8707 and the MCP spec
 // ask), stores the rotated refresh token and succeeds without a popup.
 func TestBrowserRefreshAfterExpiry(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t, "-access-token-ttl", "4s")
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup", "-access-token-ttl", "4s")
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
 	before := b.checkTokens()
@@ -1501,10 +1462,7 @@ func TestBrowserRefreshAfterExpiry(t *testing.T) {
 // registration stale (invalid_client at the token endpoint), registers once
 // more and signs in, without the user clearing anything.
 func TestBrowserStaleRegistration(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t, "-test-hooks")
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup", "-test-hooks")
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
 	first := b.checkTokens()
@@ -1542,10 +1500,7 @@ func TestBrowserStaleRegistration(t *testing.T) {
 // TestBrowserConsentDenied: the user cancels on oidc-provider's consent
 // page; the page shows access_denied and stores nothing.
 func TestBrowserConsentDenied(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 	popup, _, done := b.clickForPopup("#connect")
 	defer done()
 	ctx, cancel := context.WithTimeout(popup, 30*time.Second)
@@ -1581,10 +1536,7 @@ func TestBrowserConsentDenied(t *testing.T) {
 // within 2 s of going to the authorization server may be one that COOP
 // severed from the page, so the user is given those 2 s first.)
 func TestBrowserPopupClosed(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	_, b := openDemo(t, "popup")
 	popup, id, done := b.clickForPopup("#connect")
 	ctx, cancel := context.WithTimeout(popup, 30*time.Second)
 	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`input[name=login]`))); err != nil {
@@ -1717,10 +1669,7 @@ func TestBrowserTamperedCallback(t *testing.T) {
 // one is spent twice); both calls succeed and both tabs end with the new
 // token.
 func TestBrowserTwoTabsOneRefresh(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t, "-access-token-ttl", "4s")
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup", "-access-token-ttl", "4s")
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
 
@@ -1805,10 +1754,7 @@ type coopScenario struct {
 // popup may still be alive) and complete through the callback page's other
 // channels. The user spends 3 s on the login page and 2 s on the consent page.
 func runPopupCOOP(t *testing.T, sc coopScenario) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 
 	// Hold the page's registration request until the popup's interception
 	// is in place (the popup navigates to /auth right after it).
@@ -2155,10 +2101,7 @@ func (b *browserRun) checkNoInjection(what string) {
 // runs (probeJS's window.__xss canary, in every page and frame), no element
 // is made from it, and where it is shown it reads literally.
 func TestBrowserCallbackNeverRendersHTML(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 	callback := demo.Origin + "/callback.html"
 
 	// 1. The demo page: the user denies consent and the authorization
@@ -2400,10 +2343,7 @@ func TestBrowserForgedCallbackMessagesIgnored(t *testing.T) {
 // consent page for 6 s, longer than every poll interval of mcp-oauth.js
 // (250 ms, 1 s), still completes the sign-in.
 func TestBrowserSlowConsentAndTimeout(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 
 	// (a) The timeout.
 	const timeoutMs = 3000
@@ -2468,10 +2408,7 @@ func TestBrowserSlowConsentAndTimeout(t *testing.T) {
 // the client treats its own as absent (auth_required, a warning), a full
 // sign-in then works, and the other server's record is left byte for byte.
 func TestBrowserStorageFailures(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	demo, b := openDemo(t, "popup")
 	options := `{ mcpUrl: ` + jsString(demo.MCPURL) + `, redirectUri: location.origin + '/callback.html' }`
 
 	// (a) Full.
@@ -2694,10 +2631,7 @@ func TestBrowserRedirectReturnToSameOriginOnly(t *testing.T) {
 // URL, a progress event's detail and the progress list, names the place,
 // and does not print the token.
 func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
-	requireBrowserModule(t)
-	demo := startDemoServer(t)
-	b := startBrowser(t, demo)
-	b.openDemo("popup")
+	_, b := openDemo(t, "popup")
 	tok := "leak-check-" + randomHex(16)
 	key := "mcp-oauth:v1:tokens:http://127.0.0.1:9/leak-check"
 	b.evaluate("leaking a stored token", `(() => {
@@ -2732,4 +2666,50 @@ func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
 	// Clean up, so that the check after the test passes.
 	b.evaluate("removing the planted token", `localStorage.removeItem(`+jsString(key)+`); document.getElementById('progress').replaceChildren()`)
 	b.watch.forget(tok)
+}
+
+// TestBrowserCanonicalURLMatchesEngine: mcp-oauth.js computes the MCP
+// server's canonical URL itself (its fast path reads the tokens stored
+// under it without the wasm); the engine computes it in Go (it writes them
+// there). If the two ever differ, the fast path silently misses and a
+// redirect sign-in cannot find its client.
+func TestBrowserCanonicalURLMatchesEngine(t *testing.T) {
+	_, b := openDemo(t, "popup")
+	type pair struct{ URL, JS, Go, Err string }
+	pairs, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]pair](`(async () => {
+		const { load } = await import('/mcp-oauth.js');
+		const api = await load({ eager: true });
+		const go = globalThis.__mcpOAuthGo;
+		const host = {
+			storage: { getItem: () => null, setItem() {}, removeItem() {} },
+			withLock: (name, fn) => fn(), emit() {}, openAuthorizationUrl() {},
+		};
+		const redirectUri = location.origin + '/callback.html';
+		const urls = [
+			'https://MCP.Example.COM:443/mcp#fragment', 'https://mcp.example.com/', 'https://mcp.example.com',
+			'https://mcp.example.com/?tenant=1', 'https://mcp.example.com/a/b/', 'https://mcp.example.com/mcp?x=1&y=%20',
+			'http://localhost:80/mcp', 'http://127.0.0.1:8080/', 'https://[::1]:443/mcp', 'https://mcp.example.com/%7Euser/mcp',
+		];
+		const out = [];
+		for (const url of urls) {
+			const p = { URL: url, JS: '', Go: '', Err: '' };
+			try {
+				p.JS = api.createClient({ mcpUrl: url, redirectUri, storage: 'memory' }).mcpUrl;
+				p.Go = (await go.newClient(JSON.stringify({ mcpUrl: url, redirectUri, redirect: true }), host)).mcpUrl;
+			} catch (e) { p.Err = String(e?.message ?? e); }
+			out.push(p);
+		}
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != 10 {
+		t.Fatalf("got %d results", len(pairs))
+	}
+	for _, p := range pairs {
+		if p.Err != "" || p.JS == "" || p.JS != p.Go {
+			t.Errorf("%s: JS %q, engine %q (%s)", p.URL, p.JS, p.Go, p.Err)
+		}
+	}
 }

@@ -51,7 +51,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -268,38 +267,6 @@ type runResult struct {
 	Requests map[string][]request `json:"requests"` // per phase
 }
 
-// consoleLog keeps a browser's console for error reports.
-type consoleLog struct {
-	mu    sync.Mutex
-	lines []string
-}
-
-func (c *consoleLog) watch(ctx context.Context, name string) {
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			c.mu.Lock()
-			c.lines = append(c.lines, fmt.Sprintf("[%s] %s", name, m))
-			c.mu.Unlock()
-			if verbose {
-				log.Printf("console [%s] %s", name, m)
-			}
-		}
-	}()
-}
-
-func (c *consoleLog) String() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.lines) == 0 {
-		return "(nothing)"
-	}
-	return strings.Join(c.lines, "\n")
-}
-
 // browserOptions are the flags of every Chromium the bench starts.
 func (e *env) browserOptions(profile string) []chromedp.ExecAllocatorOption {
 	return browser.Options(
@@ -324,7 +291,10 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 		return nil, err
 	}
 	defer os.RemoveAll(profile)
-	console := &consoleLog{}
+	console := &browser.Console{}
+	if verbose {
+		console.Echo = func(l string) { log.Printf("console %s", l) }
+	}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w\nbrowser console:\n%s", err, console)
@@ -350,7 +320,7 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 		if err := chromedp.Do(b); err != nil {
 			return fmt.Errorf("starting %s: %w", chromiumPath, err)
 		}
-		console.watch(b, s.page+" "+label)
+		console.Watch(b, s.page+" "+label)
 		browser = b
 		return nil
 	}

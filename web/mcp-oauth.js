@@ -100,7 +100,8 @@ function startWasm() {
 
 // canonicalMcpUrl mirrors the engine's canonicalResourceURI (urls.go): the
 // URL parser lower-cases scheme and host and drops a default port; no
-// fragment; no lone "/" path. The browser tests compare both.
+// fragment; no lone "/" path. TestBrowserCanonicalURLMatchesEngine checks
+// that the two agree.
 function canonicalMcpUrl(raw) {
   let u;
   try {
