@@ -34,7 +34,7 @@ func (h httpClient) probe(ctx context.Context, url string, header http.Header) (
 //
 // fetch sends the request; nil means http.DefaultTransport (natively).
 func CheckIfAuthRequired(ctx context.Context, fetch RoundTripFunc, mcpURL string, header http.Header) (bool, error) {
-	u, err := parseSecureURL("mcpUrl", mcpURL)
+	u, _, err := canonicalMCPURL("mcpUrl", mcpURL)
 	if err != nil {
 		return false, err
 	}

@@ -25,9 +25,17 @@ type Config struct {
 	// ClientMetadataURL is this client's Client ID Metadata Document URL,
 	// used when the authorization server supports CIMD.
 	ClientMetadataURL string
-	// ClientID and ClientSecret are a pre-registered client.
+	// ClientID and ClientSecret are a pre-registered client. They are only
+	// ever sent to one authorization server: ClientIssuer, else the first
+	// one they were used with.
 	ClientID     string
 	ClientSecret string
+	ClientIssuer string
+	// RequireIssuerParameter refuses every authorization response without
+	// an RFC 9207 "iss", whatever the authorization server advertises: the
+	// only mix-up defence that holds when an attacker can register clients
+	// at the honest authorization server (SECURITY.md).
+	RequireIssuerParameter bool
 	// AdditionalClientMetadata is merged into the registration request.
 	AdditionalClientMetadata map[string]any
 
@@ -129,7 +137,7 @@ type Client struct {
 // NewClient validates cfg and returns a Client. Bad options are an
 // invalid_config (or insecure_url) error naming the option.
 func NewClient(cfg Config) (*Client, error) {
-	mcp, err := parseSecureURL("mcpUrl", cfg.MCPURL)
+	mcp, mcpKey, err := canonicalMCPURL("mcpUrl", cfg.MCPURL)
 	if err != nil {
 		return nil, err
 	}
@@ -149,6 +157,14 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.ClientSecret != "" && cfg.ClientID == "" {
 		return nil, newError(CodeInvalidConfig, "clientSecret is set without clientId")
+	}
+	if cfg.ClientIssuer != "" {
+		if cfg.ClientID == "" {
+			return nil, newError(CodeInvalidConfig, "clientIssuer is set without clientId")
+		}
+		if _, err := parseSecureURL("clientIssuer", cfg.ClientIssuer); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.ClientMetadataURL != "" {
 		u, err := parseSecureURL("clientMetadataUrl", cfg.ClientMetadataURL)
@@ -192,7 +208,7 @@ func NewClient(cfg Config) (*Client, error) {
 	c := &Client{
 		cfg:    cfg,
 		mcp:    mcp,
-		mcpKey: canonicalResourceURI(mcp),
+		mcpKey: mcpKey,
 		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout},
 		locker: cfg.Locker,
 		now:    cfg.Now,
@@ -303,6 +319,11 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	if ch == nil && info.ChallengeScope != "" {
 		ch = &BearerChallenge{Scope: info.ChallengeScope}
 	}
+	if ch != nil {
+		if err := checkScopeCount(len(strings.Fields(ch.Scope)), "the MCP server's WWW-Authenticate challenge"); err != nil {
+			return nil, err
+		}
+	}
 	previous := ""
 	if opts.StepUp {
 		if t, _ := c.loadTokens(ctx); t != nil {
@@ -343,7 +364,7 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 		CodeVerifier: randomVerifier(),
 		MCPURL:       c.mcpKey,
 		Issuer:       as.Issuer,
-		IssRequired:  as.AuthorizationResponseIssParameterSupported,
+		IssRequired:  as.AuthorizationResponseIssParameterSupported || c.cfg.RequireIssuerParameter,
 		Resource:     info.Resource,
 		RedirectURI:  c.cfg.RedirectURI,
 		Scope:        scope,
@@ -354,6 +375,9 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	authURL, err := authorizationURL(as, p)
 	if err != nil {
 		return nil, err
+	}
+	if !p.IssRequired {
+		c.warn(newError(CodeIssuerMismatch, "authorization server %s does not advertise authorization_response_iss_parameter_supported (RFC 9207): if its response carries no iss, a mix-up through another authorization server cannot be detected; set requireIssuerParameter: true to refuse such responses", as.Issuer))
 	}
 	if err := c.savePending(ctx, p); err != nil {
 		return nil, err
@@ -457,7 +481,7 @@ func (c *Client) clientForTokens(ctx context.Context, as *AuthServerMetadata, cl
 	switch clientID {
 	case "":
 	case c.cfg.ClientID:
-		return &ClientInfo{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, Issuer: as.Issuer, Source: sourceStatic}, nil
+		return c.staticClient(ctx, as)
 	case c.cfg.ClientMetadataURL:
 		return &ClientInfo{ClientID: clientID, Issuer: as.Issuer, Source: sourceCIMD, TokenEndpointAuthMethod: authNone}, nil
 	default:
@@ -703,14 +727,18 @@ func (c *Client) currentIssuer(ctx context.Context) (string, error) {
 	return t.Issuer, nil
 }
 
-// Clear forgets this server's tokens, its discovery results, and the
-// registration and metadata of its authorization server.
+// Clear forgets this server's tokens, its discovery results, the
+// registration and metadata of its authorization server, and which
+// authorization server configured credentials were first used with.
 func (c *Client) Clear(ctx context.Context) error {
 	issuer, err := c.currentIssuer(ctx)
 	if err != nil {
 		return err
 	}
 	keys := []string{c.records.resourceKey(c.mcpKey)}
+	if c.cfg.ClientID != "" {
+		keys = append(keys, c.records.staticClientKey(c.cfg.ClientID))
+	}
 	if issuer != "" {
 		keys = append(keys, c.records.clientKey(issuer), c.records.authServerKey(issuer))
 	}

@@ -38,6 +38,9 @@ func (m *ProtectedResourceMetadata) validate(mcp *url.URL, from string) error {
 	if len(m.AuthorizationServers) == 0 {
 		return newError(CodeMetadataInvalid, "protected resource metadata at %s lists no authorization_servers", from)
 	}
+	if err := checkScopeCount(len(m.ScopesSupported), "protected resource metadata at "+from); err != nil {
+		return err
+	}
 	if _, err := parseSecureURL("authorization server "+m.AuthorizationServers[0]+" (from "+from+")", m.AuthorizationServers[0]); err != nil {
 		return err
 	}
@@ -92,6 +95,9 @@ func (m *AuthServerMetadata) validate(issuer, from string, legacy bool) error {
 		if _, err := parseSecureURL(e.name+" in metadata at "+from, e.url); err != nil {
 			return err
 		}
+	}
+	if err := checkScopeCount(len(m.ScopesSupported), "authorization server metadata at "+from); err != nil {
+		return err
 	}
 	if len(m.ResponseTypesSupported) > 0 && !slices.Contains(m.ResponseTypesSupported, "code") {
 		return newError(CodeMetadataInvalid, "authorization server %s does not support response_type=code (metadata at %s)", issuer, from)
@@ -368,7 +374,7 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 		issuer = prm.AuthorizationServers[0]
 	} else {
 		// 2025-03-26 servers: no PRM, the MCP origin is the authorization server.
-		info.Legacy, info.Resource = true, canonicalResourceURI(c.mcp)
+		info.Legacy, info.Resource = true, c.mcpKey
 		issuer = origin(c.mcp)
 		c.progress(Progress{Step: StepDiscovery, MCPURL: c.mcpKey, Detail: "no protected resource metadata (tried " + tried.String() + "); using the 2025-03-26 fallback"})
 	}

@@ -32,7 +32,8 @@ const (
 // reused reports a registration read from storage, which may be stale.
 func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, scope string) (ci *ClientInfo, reused bool, err error) {
 	if c.cfg.ClientID != "" {
-		return &ClientInfo{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, Issuer: as.Issuer, Source: sourceStatic}, false, nil
+		ci, err := c.staticClient(ctx, as)
+		return ci, false, err
 	}
 	if c.cfg.ClientMetadataURL != "" && as.ClientIDMetadataDocumentSupported {
 		return &ClientInfo{ClientID: c.cfg.ClientMetadataURL, Issuer: as.Issuer, Source: sourceCIMD, TokenEndpointAuthMethod: authNone}, false, nil
@@ -42,6 +43,53 @@ func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, sco
 	}
 	ci, err = c.register(ctx, as, scope)
 	return ci, false, err
+}
+
+// staticBinding records the authorization server that configured
+// (pre-registered) credentials were first used with, when the clientIssuer
+// option does not name it.
+type staticBinding struct {
+	ClientID string `json:"client_id"`
+	Issuer   string `json:"issuer"`
+}
+
+func (b *staticBinding) validate() error {
+	if b.ClientID == "" || b.Issuer == "" {
+		return fmt.Errorf("client_id or issuer is missing")
+	}
+	return nil
+}
+
+// staticClient returns the configured client for as, if its credentials
+// belong there. Pre-registered credentials are issued by one authorization
+// server (MCP 2026-07-28: credentials are keyed by issuer): the one the
+// clientIssuer option names, else the first one they were used with. An
+// MCP server that later names another authorization server must not
+// receive them, so that server gets neither the id nor the secret.
+func (c *Client) staticClient(ctx context.Context, as *AuthServerMetadata) (*ClientInfo, error) {
+	bound := c.cfg.ClientIssuer
+	how := "the clientIssuer option"
+	if bound == "" {
+		key := c.records.staticClientKey(c.cfg.ClientID)
+		var b staticBinding
+		ok, err := c.records.load(ctx, key, &b)
+		if err != nil {
+			return nil, err
+		}
+		if !ok || b.ClientID != c.cfg.ClientID {
+			b = staticBinding{ClientID: c.cfg.ClientID, Issuer: as.Issuer}
+			if err := c.records.save(ctx, key, &b); err != nil {
+				return nil, err
+			}
+		}
+		bound, how = b.Issuer, "its first use"
+	}
+	if bound != as.Issuer {
+		return nil, newError(CodeInvalidConfig,
+			"the configured clientId %q belongs to authorization server %s (from %s), but %s now names %s; pre-registered credentials are never sent to another authorization server (if the move is expected, set clientIssuer to the new issuer)",
+			c.cfg.ClientID, bound, how, c.mcpKey, as.Issuer)
+	}
+	return &ClientInfo{ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret, Issuer: as.Issuer, Source: sourceStatic}, nil
 }
 
 // storedRegistration returns the cached registration for issuer if it is

@@ -5,16 +5,33 @@ import (
 	"strings"
 )
 
+// maxScopes bounds the scopes one document or challenge may list. Real
+// servers list tens; a list of thousands is hostile (the engine runs on the
+// page's only thread) and is refused as metadata_invalid.
+const maxScopes = 1000
+
+// checkScopeCount refuses a scope list longer than maxScopes; what names
+// where it came from.
+func checkScopeCount(n int, what string) error {
+	if n > maxScopes {
+		return newError(CodeMetadataInvalid, "%s lists %d scopes; more than %d is not a usable scope list, so it is refused", what, n, maxScopes)
+	}
+	return nil
+}
+
 // hasScope reports whether the space-separated scope list contains s.
 func hasScope(scope, s string) bool { return slices.Contains(strings.Fields(scope), s) }
 
 // unionScopes merges space-separated scope lists, keeping first-seen order
-// and dropping duplicates (no hierarchy is assumed between scopes).
+// and dropping duplicates (no hierarchy is assumed between scopes). It is
+// linear in the number of scopes.
 func unionScopes(lists ...string) string {
 	var out []string
+	seen := map[string]bool{}
 	for _, l := range lists {
 		for _, s := range strings.Fields(l) {
-			if !slices.Contains(out, s) {
+			if !seen[s] {
+				seen[s] = true
 				out = append(out, s)
 			}
 		}

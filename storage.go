@@ -150,6 +150,7 @@ func (r records) clientKey(issuer string) string     { return r.key("client", is
 func (r records) pendingKey(state string) string     { return r.key("pending", state) }
 func (r records) resourceKey(mcpURL string) string   { return r.key("resource", mcpURL) }
 func (r records) authServerKey(issuer string) string { return r.key("issuer", issuer) }
+func (r records) staticClientKey(id string) string   { return r.key("static-client", id) }
 
 // load reads key into v. A missing key is (false, nil). A value that does
 // not decode or validate is reported through warn, removed, and treated as

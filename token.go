@@ -3,7 +3,9 @@ package mcpoauth
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -40,8 +42,9 @@ func (c *Client) tokenEndpointRequest(ctx context.Context, as *AuthServerMetadat
 }
 
 // expiresIn accepts expires_in as a JSON number or a numeric string (some
-// servers send "3600").
-type expiresIn int64
+// servers send "3600"). Absurd values (1e308, "Infinity", 2^63-1, "NaN")
+// are kept as read and clamped by lifetime.
+type expiresIn float64
 
 func (e *expiresIn) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
@@ -50,11 +53,29 @@ func (e *expiresIn) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 {
+	if err != nil && !errors.Is(err, strconv.ErrRange) || f < 0 {
 		return fmt.Errorf("expires_in %s is not a non-negative number", b)
 	}
 	*e = expiresIn(f)
 	return nil
+}
+
+// maxTokenLifetime caps expires_in: one year. A larger value is not a
+// lifetime a server means, and one that overflows the clock would make the
+// stored token look expired at once.
+const maxTokenLifetime = 365 * 24 * 60 * 60
+
+// lifetime returns the token's lifetime in seconds (0: none given) and
+// whether it had to be clamped (or, for NaN, dropped).
+func (e expiresIn) lifetime() (seconds int64, clamped bool) {
+	f := float64(e)
+	switch {
+	case math.IsNaN(f):
+		return 0, true
+	case f > maxTokenLifetime:
+		return maxTokenLifetime, true
+	}
+	return int64(f), false
 }
 
 // tokenResponse is the RFC 6749 §5.1 success body.
@@ -125,8 +146,16 @@ func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientI
 		t.Scope = *tr.Scope
 	}
 	t.IssuedAt = c.now().Unix()
-	if tr.ExpiresIn > 0 {
-		t.ExpiresAt = t.IssuedAt + int64(tr.ExpiresIn)
+	ttl, clamped := tr.ExpiresIn.lifetime()
+	if clamped {
+		kept := fmt.Sprintf("with a lifetime of %d s", ttl)
+		if ttl == 0 {
+			kept = "without an expiry"
+		}
+		c.warn(newError(CodeTokenError, "the %s answer from %s says expires_in %v; the token is kept %s instead", what, as.TokenEndpoint, float64(tr.ExpiresIn), kept))
+	}
+	if ttl > 0 {
+		t.ExpiresAt = t.IssuedAt + ttl
 	}
 	if t.RefreshToken == "" && prev != nil {
 		t.RefreshToken = prev.RefreshToken // RFC 6749 §6: the old one stays valid

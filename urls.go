@@ -78,27 +78,20 @@ func origin(u *url.URL) string {
 // sameOrigin reports whether a and b share scheme, host and port.
 func sameOrigin(a, b *url.URL) bool { return origin(a) == origin(b) }
 
-// canonicalResourceURI is the MCP server's canonical URI (RFC 8707 §2, MCP
-// "Canonical Server URI"): lower-case scheme and host, no default port, no
-// fragment, and no lone trailing slash on the root path. A non-root path is
-// kept as given: the server may route on it.
-func canonicalResourceURI(u *url.URL) string {
-	n := normalizeOrigin(u)
-	n.Fragment, n.RawFragment = "", ""
-	if n.Path == "/" && n.RawQuery == "" {
-		n.Path, n.RawPath = "", ""
-	}
-	return n.String()
-}
-
 // resourceMatches reports whether a Protected Resource Metadata "resource"
 // identifies the MCP server at mcp: the same URI, or a path prefix of it on
 // the same origin that ends at a path-segment boundary ("/api" covers
 // "/api/mcp", not "/apix"). Anything else may be a token-phishing setup
-// (RFC 9728 §3.3, MCP "Protected Resource Metadata validation").
+// (RFC 9728 §3.3, MCP "Protected Resource Metadata validation"). Both are
+// compared in their canonical form (canonicalMCPURL: dot segments
+// resolved as the browser resolves them); a resource outside that grammar
+// matches nothing.
 func resourceMatches(resource string, mcp *url.URL) bool {
-	r, err := url.Parse(resource)
-	if err != nil || !r.IsAbs() || r.Fragment != "" || !sameOrigin(r, mcp) {
+	if strings.Contains(resource, "#") {
+		return false
+	}
+	r, _, err := canonicalMCPURL("resource", resource)
+	if err != nil || !sameOrigin(r, mcp) {
 		return false
 	}
 	if r.RawQuery != "" && r.RawQuery != mcp.RawQuery {
