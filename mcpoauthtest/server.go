@@ -84,6 +84,10 @@ type Options struct {
 	// instead of its own authorization server: the PRM names its issuer and
 	// only its tokens are accepted (an authorization server that moved).
 	AuthorizationServer *Server
+	// Fallback serves the paths this server does not know, on its origin:
+	// an app's pages, say, for a browser test where the app, the MCP server
+	// and the authorization server share one origin.
+	Fallback http.Handler
 }
 
 // Request is one request the server saw.
@@ -245,6 +249,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 	case p == ip+"/register" && !s.Opts.NoRegistration:
 		s.serveRegister(w, r)
+	case s.Opts.Fallback != nil:
+		s.Opts.Fallback.ServeHTTP(w, r)
 	default:
 		http.NotFound(w, r)
 	}

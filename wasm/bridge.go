@@ -217,3 +217,52 @@ func argString(args []safejs.Value, i int, name string) (string, error) {
 	}
 	return v.String()
 }
+
+// signalContext is a context that ends when the JS AbortSignal v aborts
+// (at once if it already has), so that the engine's requests and waits
+// stop with it. v may be undefined: then the context only ends with stop.
+func signalContext(v safejs.Value) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if v.Type() != safejs.TypeObject {
+		return ctx, func() { cancel(nil) }
+	}
+	aborted := errors.New("the AbortSignal was aborted")
+	if a, err := v.Get("aborted"); err == nil {
+		if b, err := a.Bool(); err == nil && b {
+			cancel(aborted)
+			return ctx, func() {}
+		}
+	}
+	onAbort, err := safejs.FuncOf(func(safejs.Value, []safejs.Value) any {
+		cancel(aborted)
+		return nil
+	})
+	if err != nil {
+		return ctx, func() { cancel(nil) }
+	}
+	if _, err := v.Call("addEventListener", "abort", onAbort.Value()); err != nil {
+		onAbort.Release()
+		return ctx, func() { cancel(nil) }
+	}
+	return ctx, func() {
+		_, _ = v.Call("removeEventListener", "abort", onAbort.Value())
+		onAbort.Release()
+		cancel(nil)
+	}
+}
+
+// attemptKey carries the JS object of one authorize() call (its popup
+// window and signal) from the call to openAuthorizationUrl, so that a
+// sign-in uses its own window, never another call's.
+type attemptKey struct{}
+
+func withAttempt(ctx context.Context, attempt safejs.Value) context.Context {
+	return context.WithValue(ctx, attemptKey{}, attempt)
+}
+
+func attemptFrom(ctx context.Context) safejs.Value {
+	if v, ok := ctx.Value(attemptKey{}).(safejs.Value); ok {
+		return v
+	}
+	return safejs.Undefined()
+}

@@ -84,7 +84,7 @@ func newJSStore(obj safejs.Value) mcpoauth.Store {
 type jsUserAgent struct{ host safejs.Value }
 
 func (u jsUserAgent) OpenAuthorizationURL(ctx context.Context, req *mcpoauth.AuthorizationRequest) (string, error) {
-	v, err := u.host.Call("openAuthorizationUrl", req.URL, req.State, req.RedirectURI)
+	v, err := u.host.Call("openAuthorizationUrl", req.URL, req.State, req.RedirectURI, attemptFrom(ctx))
 	if err != nil {
 		return "", &mcpoauth.Error{Code: mcpoauth.CodeAuthorizationError, Message: "opening the authorization page failed: " + err.Error()}
 	}

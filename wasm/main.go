@@ -116,6 +116,8 @@ type clientOptions struct {
 	ClientMetadataURL        string         `json:"clientMetadataUrl"`
 	ClientID                 string         `json:"clientId"`
 	ClientSecret             string         `json:"clientSecret"`
+	ClientIssuer             string         `json:"clientIssuer"`
+	RequireIssuerParameter   bool           `json:"requireIssuerParameter"`
 	AdditionalClientMetadata map[string]any `json:"additionalClientMetadata"`
 	StorageKeyPrefix         string         `json:"storageKeyPrefix"`
 	// Redirect mode has no UserAgent: the facade begins, navigates, and
@@ -141,6 +143,7 @@ func newClient(args []safejs.Value) any {
 		cfg := mcpoauth.Config{
 			MCPURL: o.MCPURL, RedirectURI: o.RedirectURI, Scopes: o.Scopes, ClientName: o.ClientName,
 			ClientMetadataURL: o.ClientMetadataURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+			ClientIssuer: o.ClientIssuer, RequireIssuerParameter: o.RequireIssuerParameter,
 			AdditionalClientMetadata: o.AdditionalClientMetadata, StorageKeyPrefix: o.StorageKeyPrefix,
 			Store:  newJSStore(storageOf(host)),
 			Fetch:  fetchRoundTrip,
@@ -173,7 +176,11 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 	ctx := context.Background
 	methods := map[string]func(args []safejs.Value) (any, error){
 		"authorize": func(args []safejs.Value) (any, error) {
-			t, err := c.Authorize(ctx(), mcpoauth.AuthorizeOptions{})
+			// authorize(signal, attempt): the signal cancels the whole
+			// sign-in; the attempt goes back to openAuthorizationUrl.
+			sctx, stop := signalContext(arg(args, 0))
+			defer stop()
+			t, err := c.Authorize(withAttempt(sctx, arg(args, 1)), mcpoauth.AuthorizeOptions{})
 			if err != nil {
 				return nil, err
 			}

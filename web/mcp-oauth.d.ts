@@ -72,9 +72,13 @@ export interface ClientOptions {
   clientName?: string;
   /** This app's Client ID Metadata Document URL (https, with a path). */
   clientMetadataUrl?: string;
-  /** A pre-registered client. */
+  /** A pre-registered client. Its id and secret are only ever sent to one authorization server: clientIssuer, else the first one they were used with (an MCP server that later names another gets invalid_config). */
   clientId?: string;
   clientSecret?: string;
+  /** The issuer that clientId belongs to. */
+  clientIssuer?: string;
+  /** Refuse every authorization response without an RFC 9207 `iss` (the mix-up defence that holds when an attacker can register clients at the honest authorization server). Default false: then signing in at a server that does not advertise `iss` emits a `warning`. */
+  requireIssuerParameter?: boolean;
   /** Merged into the registration request. */
   additionalClientMetadata?: Record<string, unknown>;
   /** 'localStorage' (default), 'sessionStorage', 'memory', or your own backend. */
@@ -116,6 +120,8 @@ export interface McpOAuthClient extends EventTarget {
   clear(): Promise<void>;
   addEventListener(type: 'progress', listener: (e: CustomEvent<ProgressDetail>) => void): void;
   addEventListener(type: 'tokenchange', listener: (e: CustomEvent<Tokens | null>) => void): void;
+  /** Something the engine recovered from, or a security property the server does not give (e.g. no RFC 9207 iss). */
+  addEventListener(type: 'warning', listener: (e: CustomEvent<{ code: McpOAuthErrorCode; message: string }>) => void): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
 }
 

@@ -32,6 +32,22 @@ export class McpOAuthError extends Error {
 }
 
 const fail = (code, message) => new McpOAuthError({ code, message });
+const abortedError = () => fail('aborted', 'the sign-in was aborted');
+
+// abortable settles like promise, except that it rejects with aborted as
+// soon as signal aborts (after calling onAbort), whatever promise does.
+function abortable(promise, signal, onAbort) {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const abort = () => {
+      if (onAbort) onAbort();
+      reject(abortedError());
+    };
+    if (signal.aborted) return abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
 
 // toError turns a rejection from Go (a plain {code, message} object) or any
 // thrown value into an McpOAuthError.
@@ -142,6 +158,7 @@ function freshToken(t, nowS) {
   return nowS + skew < t.expires_at;
 }
 
+const urlHref = Object.getOwnPropertyDescriptor(URL.prototype, 'href').get; // a URL's own href, whatever a subclass overrides
 const isHttpUrl = (s) => { try { return /^https?:$/.test(new URL(s).protocol); } catch { return false; } };
 const sameOrigin = (a, b) => { try { return new URL(a).origin === new URL(b).origin; } catch { return false; } };
 const stateOf = (url) => { try { const u = new URL(url); return u.searchParams.get('state') ?? new URLSearchParams(u.hash.slice(1)).get('state'); } catch { return null; } };
@@ -272,11 +289,37 @@ function withLock(name, fn, webStorage, watchedKey) {
 
 // ---- receiving the callback from the popup ---------------------------------
 
+// sweepCallbackKeys removes relay entries and popup markers that expired,
+// and relay entries too large to be an authorization response (callback.js
+// never writes those; an older version could be made to): once per page,
+// when the first client is created.
+const MAX_RESPONSE_URL = 8192; // as in callback.js
+let swept = false;
+function sweepCallbackKeys() {
+  if (swept) return;
+  swept = true;
+  try {
+    const now = Date.now();
+    for (let i = localStorage.length - 1; i >= 0; i--) {
+      const k = localStorage.key(i);
+      if (k?.startsWith(CALLBACK_KEY)) {
+        const raw = localStorage.getItem(k) || '';
+        let at = 0;
+        try { at = raw.length <= MAX_RESPONSE_URL + 100 ? JSON.parse(raw).at : 0; } catch {}
+        if (!(now - at < CALLBACK_TTL_MS)) localStorage.removeItem(k);
+      } else if (k?.startsWith(POPUP_MARKER_KEY)) {
+        if (!(now - Number(localStorage.getItem(k)) < CALLBACK_TTL_MS)) localStorage.removeItem(k);
+      }
+    }
+  } catch {}
+}
+
 function readRelay(state) {
   try {
     const raw = localStorage.getItem(CALLBACK_KEY + state);
     if (!raw) return null;
     localStorage.removeItem(CALLBACK_KEY + state);
+    if (raw.length > MAX_RESPONSE_URL + 100) return null;
     const { url, at } = JSON.parse(raw);
     return Date.now() - at < CALLBACK_TTL_MS ? url : null;
   } catch {
@@ -392,9 +435,10 @@ function checkOptions(o) {
   for (const k of ['mcpUrl', 'redirectUri']) {
     if (typeof o[k] !== 'string' || !o[k]) throw fail('invalid_config', `option ${k} is required and must be a string`);
   }
-  for (const k of ['clientName', 'clientMetadataUrl', 'clientId', 'clientSecret', 'storageKeyPrefix']) {
+  for (const k of ['clientName', 'clientMetadataUrl', 'clientId', 'clientSecret', 'clientIssuer', 'storageKeyPrefix']) {
     if (o[k] !== undefined && typeof o[k] !== 'string') throw fail('invalid_config', `option ${k} must be a string`);
   }
+  if (o.requireIssuerParameter !== undefined && typeof o.requireIssuerParameter !== 'boolean') throw fail('invalid_config', 'option requireIssuerParameter must be a boolean');
   if (o.scopes !== undefined && !(Array.isArray(o.scopes) && o.scopes.every((s) => typeof s === 'string'))) throw fail('invalid_config', 'option scopes must be an array of strings');
   if (o.additionalClientMetadata !== undefined && (typeof o.additionalClientMetadata !== 'object' || o.additionalClientMetadata === null || Array.isArray(o.additionalClientMetadata))) throw fail('invalid_config', 'option additionalClientMetadata must be an object');
   const mode = o.mode ?? 'popup';
@@ -410,7 +454,7 @@ function checkOptions(o) {
 
 class Client extends EventTarget {
   #opts; #mode; #popupOpts; #storage; #prefix; #tokensKey; #resourceKey; #origin;
-  #go = null; #popup = null; #cache = { tokensRaw: undefined, tokens: null, resourceRaw: undefined, issuer: null };
+  #go = null; #cache = { tokensRaw: undefined, tokens: null, resourceRaw: undefined, issuer: null };
 
   constructor(options) {
     super();
@@ -443,6 +487,7 @@ class Client extends EventTarget {
       });
     }
     clients.set(this.mcpUrl, this);
+    sweepCallbackKeys();
     // No usable token: a sign-in (or a refresh) is likely, so start the
     // engine in the background now rather than after the user's click.
     if (this.#storage.sync) {
@@ -460,7 +505,7 @@ class Client extends EventTarget {
       const o = this.#opts;
       const host = {
         storage: this.#storage,
-        openAuthorizationUrl: (url, state, redirectUri) => this.#openAuthorizationUrl(url, state, redirectUri),
+        openAuthorizationUrl: (url, state, redirectUri, attempt) => this.#openAuthorizationUrl(url, state, redirectUri, attempt),
         withLock: (name, fn) => withLock(name, fn, this.#storage.webStorage, this.#tokensKey),
         emit: (type, json) => {
           const detail = JSON.parse(json);
@@ -471,6 +516,7 @@ class Client extends EventTarget {
       const goOptions = {
         mcpUrl: this.mcpUrl, redirectUri: o.redirectUri, scopes: o.scopes, clientName: o.clientName,
         clientMetadataUrl: o.clientMetadataUrl, clientId: o.clientId, clientSecret: o.clientSecret,
+        clientIssuer: o.clientIssuer, requireIssuerParameter: o.requireIssuerParameter === true,
         additionalClientMetadata: o.additionalClientMetadata, storageKeyPrefix: this.#prefix,
         redirect: this.#mode === 'redirect',
       };
@@ -481,10 +527,13 @@ class Client extends EventTarget {
   }
 
   // Called by the engine with the authorization URL; resolves with the
-  // callback URL.
-  async #openAuthorizationUrl(url, state, redirectUri) {
+  // callback URL. attempt is the authorize() call's {window, signal}, or
+  // undefined for a sign-in that client.fetch started (a 401 without a
+  // click).
+  async #openAuthorizationUrl(url, state, redirectUri, attempt) {
+    const signal = attempt?.signal;
+    if (signal?.aborted) throw abortedError();
     if (!isHttpUrl(url)) throw fail('insecure_url', 'refusing to open a non-http(s) authorization URL');
-    const signal = this.#popup?.signal;
     if (typeof this.#mode === 'function') {
       const controller = new AbortController();
       if (signal) signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
@@ -493,9 +542,8 @@ class Client extends EventTarget {
       return cb;
     }
     // Popup mode. authorize() opened the window inside the click; a sign-in
-    // started by fetch (a 401 without a click) tries to open one now.
-    let popup = this.#popup?.window;
-    this.#popup = null;
+    // started by fetch tries to open one now.
+    let popup = attempt?.window;
     if (!popup || popup.closed) popup = openPopup(this.#popupOpts);
     if (!popup) throw fail('popup_blocked', 'the browser blocked the sign-in window; call authorize() from a click handler');
     try {
@@ -508,30 +556,31 @@ class Client extends EventTarget {
     }
   }
 
+  // authorize signs in. Its AbortSignal ends the sign-in at once, in every
+  // phase and whatever a mode function does with it: the promise rejects
+  // with aborted, the popup closes, and the engine's requests are cancelled.
   authorize({ signal, returnTo } = {}) {
+    if (signal?.aborted) return Promise.reject(abortedError());
     if (this.#mode === 'popup') {
       // Before any await: popup blockers allow window.open only inside
       // the user's click.
       const win = openPopup(this.#popupOpts);
       if (!win) return Promise.reject(fail('popup_blocked', 'the browser blocked the sign-in window; call authorize() from a click handler'));
-      this.#popup = { window: win, signal };
-      return this.#authorizeInEngine().finally(() => {
-        try { if (!win.closed) win.close(); } catch {}
-        this.#popup = null;
-      });
+      const closeWin = () => { try { if (!win.closed) win.close(); } catch {} };
+      return abortable(this.#authorizeInEngine({ window: win, signal }).finally(closeWin), signal, closeWin);
     }
     if (this.#mode === 'redirect') {
-      return (async () => {
+      return abortable((async () => {
         const target = returnTo ?? location.href;
         if (!sameOrigin(target, location.href)) throw fail('invalid_config', 'returnTo must be on this page\'s origin');
         const { url } = JSON.parse(await goCall((await this.#engine()).begin(target)));
         if (!isHttpUrl(url)) throw fail('insecure_url', 'refusing to open a non-http(s) authorization URL');
+        if (signal?.aborted) throw abortedError();
         location.assign(url);
         return new Promise(() => {}); // the page is going away
-      })();
+      })(), signal);
     }
-    this.#popup = { signal };
-    return this.#authorizeInEngine().finally(() => { this.#popup = null; });
+    return abortable(this.#authorizeInEngine({ signal }), signal);
   }
 
   // A sign-in reported as popup_closed that the user finished anyway.
@@ -544,9 +593,10 @@ class Client extends EventTarget {
     }
   }
 
-  async #authorizeInEngine() {
+  async #authorizeInEngine(attempt) {
     const engine = await this.#engine();
-    return JSON.parse(await goCall(engine.authorize()));
+    if (attempt.signal?.aborted) throw abortedError();
+    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt)));
   }
 
   // Completes a redirect-mode sign-in (handleRedirectCallback).
@@ -592,19 +642,34 @@ class Client extends EventTarget {
   // fetch: Bearer for this MCP server's origin only; 401 → refresh or sign
   // in, 403 insufficient_scope → step-up, then the request is sent again.
   async fetch(input, init) {
-    const url = input instanceof Request ? input.url : String(input);
-    let origin = '';
-    try { origin = new URL(url, globalThis.location?.href).origin; } catch {}
-    if (origin !== this.#origin) return fetch(input, init);
+    // Decide on, and send, one value: an absolute URL string, or a Request
+    // made in this realm. A Request from another realm (an iframe's), or an
+    // object whose string form changes between reads, must never have its
+    // Bearer checked against one URL and sent to another.
+    if (input instanceof URL) input = urlHref.call(input);
+    let request = null;
+    let url;
+    if (typeof input === 'string') {
+      try {
+        url = new URL(input, globalThis.document?.baseURI ?? globalThis.location?.href).href;
+      } catch {
+        return fetch(input, init); // the browser's own error
+      }
+      input = url;
+    } else {
+      request = new Request(input, init); // converts the input once
+      url = request.url;
+    }
+    if (new URL(url).origin !== this.#origin) return request ? fetch(request) : fetch(url, init);
     // The request may have to be sent again after a sign-in. A body that is
     // not a stream (the MCP SDK sends strings) is simply reused; only a
     // Request object or a stream body is cloned per attempt (cloning costs
     // ~1 ms per request in Chromium).
     const body = init?.body;
-    const reusable = !(input instanceof Request) && (body == null || typeof body === 'string' || body instanceof ArrayBuffer ||
+    const reusable = !request && (body == null || typeof body === 'string' || body instanceof ArrayBuffer ||
       ArrayBuffer.isView(body) || body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData);
-    const request = reusable ? null : new Request(input, init);
-    const send = (headers) => (reusable ? fetch(input, { ...init, headers }) : fetch(new Request(request.clone(), { headers })));
+    if (!reusable && !request) request = new Request(url, init);
+    const send = (headers) => (reusable ? fetch(url, { ...init, headers }) : fetch(new Request(request.clone(), { headers })));
     let op = { SentToken: '', Refreshed: false, Authorized: false, Authorizations: 0 };
     for (;;) {
       let token = '';

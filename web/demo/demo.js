@@ -18,6 +18,7 @@ const els = {
   form: $('connect-form'),
   url: $('mcp-url'),
   connect: $('connect'),
+  cancel: $('cancel'),
   forget: $('forget'),
   status: $('status'),
   error: $('error'),
@@ -381,6 +382,10 @@ function onConnect(event) {
     } catch (err) {
       signIn = Promise.reject(err);
     }
+    // A way out of a sign-in the page cannot see the end of (a popup the
+    // user closed while it was cross-origin reads like one severed by COOP).
+    els.cancel.hidden = false;
+    signIn.finally(() => { if (state.abort === abort) els.cancel.hidden = true; }).catch(() => {});
   }
   connectMcp(client, run, signIn);
 }
@@ -516,6 +521,10 @@ async function main() {
 
   els.form.addEventListener('submit', onConnect);
   els.forget.addEventListener('click', onForget);
+  els.cancel.addEventListener('click', () => {
+    els.cancel.hidden = true;
+    state.abort?.abort();
+  });
   els.url.addEventListener('change', onServerOrModeChange);
   for (const input of document.querySelectorAll('input[name=mode]')) {
     input.addEventListener('change', onServerOrModeChange);
