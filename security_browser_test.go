@@ -521,6 +521,7 @@ func TestBrowserAbortEndsSignInAtOnce(t *testing.T) {
 	// Popup mode, discovery stuck on a server that answers in 10 s.
 	got := run("aborting while discovery waits", `'popup'`, "/slow/mcp", 500, false)
 	abortSeen := time.Now()
+	t.Logf("popup, slow discovery: rejected %s %.1f ms after the abort", got.Code, got.Ms)
 	if got.Code != "aborted" || got.Ms > 100 || !got.PopupClosed || got.Windows != 1 {
 		t.Errorf("popup, slow discovery: %+v; want aborted within 100 ms of the abort, the popup closed", got)
 	}
@@ -532,6 +533,7 @@ func TestBrowserAbortEndsSignInAtOnce(t *testing.T) {
 	}
 	// A mode function that never settles and ignores its signal.
 	got = run("aborting while a mode function ignores the signal", `async () => { modeCalled = true; return new Promise(() => {}); }`, "/mcp", 700, false)
+	t.Logf("mode function ignoring the signal: rejected %s %.1f ms after the abort", got.Code, got.Ms)
 	if got.Code != "aborted" || got.Ms > 100 || !got.ModeCalled {
 		t.Errorf("mode function ignoring the signal: %+v; want aborted within 100 ms", got)
 	}
