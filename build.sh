@@ -125,9 +125,9 @@ run_tests() {
   build || { echo "--- FAIL: build"; status=1; failed=$((failed + 1)); }
 
   ensure_chromium
-  log "GOOS=js go test ./wasm (the bindings, in headless Chromium)"
+  log "GOOS=js go test . ./wasm (the engine's tests and the bindings, in headless Chromium)"
   set +e
-  (cd wasm && GOOS=js GOARCH=wasm go test -count=1 -v -exec="$ROOT/.cache/bin/wasmbrowsertest" .) 2>&1 \
+  GOOS=js GOARCH=wasm go test -count=1 -v -exec="$ROOT/.cache/bin/wasmbrowsertest" . ./wasm 2>&1 \
     | grep -v 'could not unmarshal event' | tee .cache/js-test.log | grep -E '^(--- |ok|FAIL|panic)'
   local jsstatus=${PIPESTATUS[0]}
   set -e
@@ -138,7 +138,7 @@ run_tests() {
     failed=$((failed + 1)); tail -20 .cache/js-test.log
   fi
 
-  log "go test ./... (engine, fixtures, real peers, browser end to end; fuzz seed corpora included)"
+  log "go test ./... (engine with fuzz seed corpora; e2e: real peers, browser end to end)"
   set +e
   go test -count=1 -v ./... 2>&1 | tee .cache/go-test.log | grep -E '^(--- |ok|FAIL|panic)' 
   local gostatus=${PIPESTATUS[0]}

@@ -37,7 +37,7 @@ func faultyAS(t *testing.T, metadata http.HandlerFunc) *httptest.Server {
 
 func authorizeAgainst(t *testing.T, srv *httptest.Server, mutate func(*mcpoauth.Config)) error {
 	t.Helper()
-	cfg := mcpoauth.Config{MCPURL: srv.URL + "/mcp", RedirectURI: redirectURI, UserAgent: &countingUA{}, RequestTimeout: 2 * time.Second}
+	cfg := mcpoauth.Config{MCPURL: srv.URL + "/mcp", RedirectURI: redirectURI, UserAgent: &countingUA{}, RequestTimeout: 2 * time.Second, Fetch: testFetch}
 	if mutate != nil {
 		mutate(&cfg)
 	}

@@ -17,6 +17,11 @@ import (
 
 const redirectURI = "http://127.0.0.1:9/callback"
 
+// testFetch carries the engine's requests in tests: nil (the default
+// transport) natively; under js/wasm, wasm_test.go sets one that reaches
+// the tests' servers.
+var testFetch mcpoauth.RoundTripFunc
+
 // countingUA wraps the headless user agent, counts authorizations, and lets
 // a test tamper with the callback URL.
 type countingUA struct {
@@ -58,7 +63,7 @@ func newServer(t *testing.T, opts mcpoauthtest.Options) *mcpoauthtest.Server {
 func newClient(t *testing.T, s *mcpoauthtest.Server, mutate func(*mcpoauth.Config)) (*mcpoauth.Client, *countingUA) {
 	t.Helper()
 	ua := &countingUA{}
-	cfg := mcpoauth.Config{MCPURL: s.MCPURL(), RedirectURI: redirectURI, UserAgent: ua}
+	cfg := mcpoauth.Config{MCPURL: s.MCPURL(), RedirectURI: redirectURI, UserAgent: ua, Fetch: testFetch}
 	if mutate != nil {
 		mutate(&cfg)
 	}

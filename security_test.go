@@ -15,7 +15,7 @@ import (
 
 // Regression tests for the holes an adversarial review found (issue 10);
 // SECURITY.md names each. The browser-side ones are in
-// security_browser_test.go.
+// e2e/security_test.go.
 
 // rewriteTokenResponses sends requests with http.DefaultTransport and
 // passes every token endpoint answer through edit.
@@ -154,7 +154,7 @@ func TestStaticCredentialsBoundToIssuer(t *testing.T) {
 		mustCall(t, c, mcp.MCPURL(), "ping")
 	})
 	t.Run("clientIssuer needs clientId", func(t *testing.T) {
-		_, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: "https://mcp.example/mcp", RedirectURI: redirectURI, ClientIssuer: "https://as.example"})
+		_, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: "https://mcp.example/mcp", RedirectURI: redirectURI, ClientIssuer: "https://as.example", Fetch: testFetch})
 		wantCode(t, err, mcpoauth.CodeInvalidConfig)
 	})
 }

@@ -182,13 +182,13 @@ func TestTokensOnlyToTheirServer(t *testing.T) {
 // §4.10: https everywhere except loopback; only http(s) URLs opened.
 func TestInsecureURLsRefused(t *testing.T) {
 	for _, u := range []string{"http://mcp.example.com/mcp", "javascript:alert(1)", "file:///etc/passwd", "data:text/html,x", "ftp://x/mcp"} {
-		_, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: u, RedirectURI: redirectURI})
+		_, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: u, RedirectURI: redirectURI, Fetch: testFetch})
 		if code := mcpoauth.CodeOf(err); code != mcpoauth.CodeInsecureURL && code != mcpoauth.CodeInvalidConfig {
 			t.Fatalf("%s: code %q", u, code)
 		}
 	}
 	for _, u := range []string{"http://localhost:1/mcp", "http://127.0.0.1:1/mcp", "http://[::1]:1/mcp", "https://mcp.example.com/mcp"} {
-		if _, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: u, RedirectURI: redirectURI}); err != nil {
+		if _, err := mcpoauth.NewClient(mcpoauth.Config{MCPURL: u, RedirectURI: redirectURI, Fetch: testFetch}); err != nil {
 			t.Fatalf("%s refused: %v", u, err)
 		}
 	}
@@ -207,7 +207,7 @@ func TestInsecureURLsRefused(t *testing.T) {
 	}))
 	defer as.Close()
 	opened := false
-	c, _ := mcpoauth.NewClient(mcpoauth.Config{MCPURL: as.URL + "/mcp", RedirectURI: redirectURI,
+	c, _ := mcpoauth.NewClient(mcpoauth.Config{MCPURL: as.URL + "/mcp", RedirectURI: redirectURI, Fetch: testFetch,
 		UserAgent: mcpoauth.UserAgentFunc(func(context.Context, *mcpoauth.AuthorizationRequest) (string, error) {
 			opened = true
 			return "", errors.New("x")
@@ -222,7 +222,7 @@ func TestInsecureURLsRefused(t *testing.T) {
 // §1 check_if_auth_required.
 func TestCheckIfAuthRequired(t *testing.T) {
 	s := newServer(t, mcpoauthtest.Options{})
-	if ok, err := mcpoauth.CheckIfAuthRequired(ctx(t), nil, s.MCPURL(), nil); !ok || err != nil {
+	if ok, err := mcpoauth.CheckIfAuthRequired(ctx(t), testFetch, s.MCPURL(), nil); !ok || err != nil {
 		t.Fatalf("protected server: %v %v", ok, err)
 	}
 	open := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +235,7 @@ func TestCheckIfAuthRequired(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if ok, err := mcpoauth.CheckIfAuthRequired(ctx(t), nil, open.URL, nil); ok || err != nil {
+		if ok, err := mcpoauth.CheckIfAuthRequired(ctx(t), testFetch, open.URL, nil); ok || err != nil {
 			t.Errorf("open server: %v %v", ok, err)
 		}
 	}()
@@ -247,7 +247,7 @@ func TestCheckIfAuthRequired(t *testing.T) {
 	open.CloseClientConnections()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	_, err := mcpoauth.CheckIfAuthRequired(ctx(t), nil, closed.URL, nil)
+	_, err := mcpoauth.CheckIfAuthRequired(ctx(t), testFetch, closed.URL, nil)
 	wantCode(t, err, mcpoauth.CodeNetworkError)
 	if !strings.Contains(err.Error(), "CORS") || !strings.Contains(err.Error(), closed.URL) {
 		t.Fatalf("network error should name the URL and CORS: %v", err)

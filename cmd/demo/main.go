@@ -13,7 +13,7 @@
 // /demo/. The page takes mcpUrl, or goMcpUrl when opened as /demo/?mcp=go.
 // Ctrl-C stops the page server and the peer servers.
 //
-// -test-hooks adds endpoints for the browser tests (wasm_test.go), never for
+// -test-hooks adds endpoints for the browser tests (e2e/), never for
 // a server others can reach:
 //
 //	POST /demo/test/restart-as   stops the authorization server and starts a new

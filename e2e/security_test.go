@@ -1,6 +1,6 @@
 //go:build !js
 
-package mcpoauth_test
+package e2e
 
 // Browser regression tests for the holes an adversarial review found
 // (issue 10; SECURITY.md names each). They run in Debian's Chromium against

@@ -1,4 +1,4 @@
-package mcpoauth_test
+package e2e
 
 // End-to-end tests of the engine against the REAL peer servers in peers/:
 // an oidc-provider authorization server and an MCP server built on the
