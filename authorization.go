@@ -187,7 +187,7 @@ func (c *Client) savePending(ctx context.Context, p *PendingAuthorization) error
 // sweepPending removes expired pending authorizations, when the store can
 // list its keys. Failures are harmless: expired entries are refused on read.
 func (c *Client) sweepPending(ctx context.Context) {
-	keys, ok, err := c.records.keysOfKind(ctx, "pending")
+	keys, ok, err := c.records.keysOfKind(ctx, kindPending)
 	if !ok || err != nil {
 		return
 	}
@@ -236,7 +236,7 @@ func PendingFor(ctx context.Context, store Store, prefix, callbackURL string) (p
 		return nil, ok, err
 	}
 	if prefix == "" {
-		prefix = "mcp-oauth"
+		prefix = defaultStorageKeyPrefix
 	}
 	recs := records{store: store, prefix: prefix}
 	var rec PendingAuthorization

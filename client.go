@@ -179,7 +179,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.Store = NewMemoryStore()
 	}
 	if cfg.StorageKeyPrefix == "" {
-		cfg.StorageKeyPrefix = "mcp-oauth"
+		cfg.StorageKeyPrefix = defaultStorageKeyPrefix
 	}
 	if cfg.Fetch == nil && cfg.Transport != nil {
 		cfg.Fetch = cfg.Transport.RoundTrip
@@ -200,7 +200,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg.DiscoveryTTL = time.Hour
 	}
 	if cfg.RefreshSkew <= 0 {
-		cfg.RefreshSkew = 30 * time.Second
+		cfg.RefreshSkew = defaultRefreshSkew
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -533,21 +533,8 @@ func (c *Client) usableTokens(ctx context.Context) (*Tokens, error) {
 	return t, nil
 }
 
-// fresh reports whether the access token stays valid for at least the
-// refresh skew: RefreshSkew, capped at half the token's lifetime so that a
-// token shorter-lived than the skew is not refreshed on every use. Tokens
-// without an expiry are fresh until the server says otherwise (401).
-// web/mcp-oauth.js mirrors this rule on its fast path.
-func (c *Client) fresh(t *Tokens) bool {
-	if t.ExpiresAt == 0 {
-		return true
-	}
-	skew := int64(c.cfg.RefreshSkew.Seconds())
-	if t.IssuedAt > 0 && t.IssuedAt < t.ExpiresAt {
-		skew = min(skew, (t.ExpiresAt-t.IssuedAt)/2)
-	}
-	return c.now().Unix()+skew < t.ExpiresAt
-}
+// fresh applies Tokens.FreshAt with the configured skew and clock.
+func (c *Client) fresh(t *Tokens) bool { return t.FreshAt(c.now(), c.cfg.RefreshSkew) }
 
 // refresh refreshes under the Locker, re-reading storage once the lock is
 // held: another tab, or a concurrent call, may have refreshed already.
@@ -600,11 +587,13 @@ func (c *Client) refresh(ctx context.Context, rejected string) (*Tokens, error) 
 }
 
 // Operation tracks the retries of one request through HandleResponse.
+// It crosses to the browser layer and back as JSON between the retries of
+// client.fetch, which treats it as opaque.
 type Operation struct {
-	SentToken      string // access token the request carried, if any
-	Refreshed      bool   // a 401 was answered with a refresh
-	Authorized     bool   // a 401 was answered with an authorization
-	Authorizations int    // authorizations started, step-ups included
+	SentToken      string `json:"sentToken"`      // access token the request carried, if any
+	Refreshed      bool   `json:"refreshed"`      // a 401 was answered with a refresh
+	Authorized     bool   `json:"authorized"`     // a 401 was answered with an authorization
+	Authorizations int    `json:"authorizations"` // authorizations started, step-ups included
 }
 
 // HandleResponse decides what to do about an MCP server's 401 or 403:

@@ -35,6 +35,17 @@ const (
 	CodeStorageError            Code = "storage_error"
 )
 
+// allCodes lists every Code, in the order above: the list the browser
+// layer and the TypeScript types are generated from (Contract).
+// TestAllCodesListed keeps it equal to the constants.
+var allCodes = []Code{
+	CodeInvalidConfig, CodeInsecureURL, CodeNetworkError, CodeDiscoveryFailed, CodeMetadataInvalid,
+	CodeIssuerMismatch, CodePKCEUnsupported, CodeRegistrationFailed, CodeRegistrationUnsupported,
+	CodeClientNotFound, CodePopupBlocked, CodePopupClosed, CodeTimeout, CodeAborted, CodeAccessDenied,
+	CodeAuthorizationError, CodeStateMismatch, CodeInvalidGrant, CodeTokenError, CodeInsufficientScope,
+	CodeAuthRequired, CodeStorageError,
+}
+
 // Error is every error the engine returns: a stable Code, a sentence a
 // person can act on, and what the server said when it said something.
 type Error struct {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Store holds string values under string keys: localStorage's shape. The
@@ -90,6 +91,24 @@ type Tokens struct {
 	RequestedScope string `json:"requested_scope,omitempty"`
 }
 
+// FreshAt reports whether the access token is still valid at now for at
+// least skew: the skew is capped at half the token's lifetime, so that a
+// token shorter-lived than the skew is not refreshed on every use. Tokens
+// without an expiry are fresh until the server says otherwise (401).
+// web/mcp-oauth.js applies the same rule on its fast path (freshToken), with
+// the default skew from the Contract; e2e's TestBrowserContract compares
+// the two.
+func (t *Tokens) FreshAt(now time.Time, skew time.Duration) bool {
+	if t.ExpiresAt == 0 {
+		return true
+	}
+	s := int64(skew / time.Second)
+	if t.IssuedAt > 0 && t.IssuedAt < t.ExpiresAt {
+		s = min(s, (t.ExpiresAt-t.IssuedAt)/2)
+	}
+	return now.Unix()+s < t.ExpiresAt
+}
+
 func (t *Tokens) validate() error {
 	switch {
 	case t.AccessToken == "":
@@ -143,14 +162,16 @@ type records struct {
 	warn func(*Error)
 }
 
-func (r records) key(kind, id string) string { return r.prefix + ":v1:" + kind + ":" + id }
+func (r records) key(kind, id string) string {
+	return r.prefix + ":" + storageKeyVersion + ":" + kind + ":" + id
+}
 
-func (r records) tokensKey(mcpURL string) string     { return r.key("tokens", mcpURL) }
-func (r records) clientKey(issuer string) string     { return r.key("client", issuer) }
-func (r records) pendingKey(state string) string     { return r.key("pending", state) }
-func (r records) resourceKey(mcpURL string) string   { return r.key("resource", mcpURL) }
-func (r records) authServerKey(issuer string) string { return r.key("issuer", issuer) }
-func (r records) staticClientKey(id string) string   { return r.key("static-client", id) }
+func (r records) tokensKey(mcpURL string) string     { return r.key(kindTokens, mcpURL) }
+func (r records) clientKey(issuer string) string     { return r.key(kindClient, issuer) }
+func (r records) pendingKey(state string) string     { return r.key(kindPending, state) }
+func (r records) resourceKey(mcpURL string) string   { return r.key(kindResource, mcpURL) }
+func (r records) authServerKey(issuer string) string { return r.key(kindIssuer, issuer) }
+func (r records) staticClientKey(id string) string   { return r.key(kindStaticClient, id) }
 
 // load reads key into v. A missing key is (false, nil). A value that does
 // not decode or validate is reported through warn, removed, and treated as
