@@ -3,6 +3,7 @@
 #
 #   ./build.sh               build web/mcp-oauth.wasm and copy wasm_exec.js beside it
 #   ./build.sh test          run every test (what CI runs)
+#   ./build.sh generate      write the engine's Contract into web/contract.js and web/mcp-oauth.d.ts
 #   ./build.sh conformance [--browser]   the official MCP conformance suite (auth + backcompat)
 #                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
@@ -38,6 +39,10 @@ ensure_node() {
   if [ ! -d peers/node_modules/oidc-provider ] || [ ! -d peers/node_modules/@modelcontextprotocol/sdk ]; then
     log "npm ci in peers/ (oidc-provider, MCP TypeScript SDK)"
     (cd peers && npm ci --no-audit --no-fund >&2)
+  fi
+  if [ ! -f e2e/jsunit/node_modules/mocha/mocha.js ] || [ ! -f e2e/jsunit/node_modules/chai/index.js ]; then
+    log "npm ci in e2e/jsunit/ (mocha and chai for the unit tests of web/)"
+    (cd e2e/jsunit && npm ci --no-audit --no-fund >&2)
   fi
   if [ ! -f web/demo/mcp-sdk.js ] || [ web/demo/package-lock.json -nt web/demo/mcp-sdk.js ]; then
     log "npm ci and build in web/demo/ (the TypeScript SDK bundled for the browser)"
@@ -178,6 +183,7 @@ run_tests() {
 
 case "${1:-build}" in
   build) build ;;
+  generate) go generate . ;;
   test) run_tests ;;
   conformance)
     shift
@@ -194,6 +200,6 @@ case "${1:-build}" in
     ensure_chromium
     build
     exec go run ./bench "$@" ;;
-  -h|--help|help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) echo "build.sh: unknown task '$1' (try ./build.sh help)" >&2; exit 2 ;;
 esac

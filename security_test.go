@@ -211,17 +211,26 @@ func TestAbsurdScopeListsRefused(t *testing.T) {
 		}
 		return out
 	}
-	for name, opts := range map[string]mcpoauthtest.Options{
-		"PRM scopes_supported": {PRMScopes: many(20000)},
-		"AS scopes_supported":  {ASScopes: many(20000)},
-		"challenge scope":      {ChallengeScope: strings.Join(many(20000), " ")},
+	for _, tc := range []struct {
+		name, want string
+		opts       mcpoauthtest.Options
+	}{
+		{"PRM scopes_supported", "2000 scopes", mcpoauthtest.Options{PRMScopes: many(2000)}},
+		{"AS scopes_supported", "2000 scopes", mcpoauthtest.Options{ASScopes: many(2000)}},
+		{"challenge scope", "20000 scopes", mcpoauthtest.Options{ChallengeScope: strings.Join(many(20000), " ")}},
+		{"PRM of 6,000 values", "more than 4096 values", mcpoauthtest.Options{PRMScopes: many(6000)}},
+		{"AS metadata of 6,000 values", "more than 4096 values", mcpoauthtest.Options{ASScopes: many(6000)}},
+		{"PRM of 100,000 scopes", "larger than 65536 bytes", mcpoauthtest.Options{PRMScopes: many(100000)}},
 	} {
-		t.Run(name, func(t *testing.T) {
-			s := newServer(t, opts)
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t, tc.opts)
 			c, ua := newClient(t, s, nil)
 			start := time.Now()
 			_, _, err := call(t, c, s.MCPURL(), "ping")
 			wantCode(t, err, mcpoauth.CodeMetadataInvalid)
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
 			if ua.n != 0 || hasPath(s, "/register") {
 				t.Errorf("the flow went on after refusing the scope list")
 			}

@@ -19,12 +19,17 @@ import (
 
 // maxResponseBytes bounds every body the engine reads: metadata, a
 // registration and a token response are a few KB (Keycloak's metadata,
-// among the largest, is about 7 KB). The bound is also what keeps a
-// hostile document from freezing the page: the engine decodes JSON on the
-// page's only thread, and 64 KiB of the densest JSON decodes in well under
-// 50 ms there (TestBrowserScopeFloodStaysResponsive), where 1 MiB took
-// over 150 ms.
+// among the largest, is about 7 KB; a token response with large JWTs
+// perhaps 20 KB).
 const maxResponseBytes = 64 << 10
+
+// maxJSONValues bounds the values (array elements and object members) of a
+// JSON document the engine decodes. The engine runs on the page's only
+// thread, and decoding costs per value: 16,000 one-letter strings in
+// 64 KiB took 50–60 ms in Chromium, a real metadata document has a few
+// hundred values. Counting them is a linear scan that costs well under a
+// millisecond (TestBrowserScopeFloodStaysResponsive).
+const maxJSONValues = 4096
 
 // defaultRequestTimeout bounds one request, body included, so a server
 // that never finishes its answer gives a timeout, not a hang.
@@ -148,6 +153,9 @@ func (r *response) decodeJSONObject(v any) error {
 	if !strings.HasPrefix(body, "{") {
 		return fmt.Errorf("%s did not answer with a JSON object", r.url)
 	}
+	if n := countJSONValues(body); n > maxJSONValues {
+		return fmt.Errorf("%s answered with a JSON document of more than %d values; that is not a document this client reads", r.url, maxJSONValues)
+	}
 	if err := json.Unmarshal([]byte(body), v); err != nil {
 		return fmt.Errorf("%s answered with malformed JSON: %v", r.url, err)
 	}
@@ -166,4 +174,21 @@ func (r *response) oauthError() oauthErrorBody {
 	var e oauthErrorBody
 	_ = json.Unmarshal(r.body, &e)
 	return e
+}
+
+// countJSONValues counts the separators of a JSON text outside strings (a
+// comma or colon per further value), stopping early once past the limit.
+func countJSONValues(s string) int {
+	n, inString := 0, false
+	for i := 0; i < len(s) && n <= maxJSONValues; i++ {
+		switch c := s[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case !inString && (c == ',' || c == ':'):
+			n++
+		}
+	}
+	return n
 }

@@ -68,6 +68,10 @@ type Options struct {
 	// AccessTokenTTL (default 1 h); NoRefreshToken; NoRotation keeps the
 	// refresh token and sends none back on refresh.
 	AccessTokenTTL time.Duration
+	// TokenDelay holds every token endpoint answer this long (a slow or
+	// stuck server); a client that gives up sees its request cancelled
+	// (Request.Cancelled).
+	TokenDelay     time.Duration
 	NoRefreshToken bool
 	NoRotation     bool
 	// Deny answers every authorization with error=access_denied.
@@ -99,6 +103,8 @@ type Request struct {
 	Header http.Header
 	// JSON is the decoded body of a JSON request (registration).
 	JSON map[string]any
+	// Cancelled: the client went away before the answer was written.
+	Cancelled bool
 }
 
 type grant struct {
@@ -229,7 +235,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, rec)
+	idx := len(s.requests) - 1
 	s.mu.Unlock()
+	defer func() {
+		if r.Context().Err() != nil {
+			s.mu.Lock()
+			s.requests[idx].Cancelled = true
+			s.mu.Unlock()
+		}
+	}()
 
 	ip := s.Opts.IssuerPath
 	switch p := r.URL.Path; {
@@ -437,6 +451,13 @@ func (s *Server) authenticate(r *http.Request) (*client, bool) {
 }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
+	if d := s.Opts.TokenDelay; d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	c, ok := s.authenticate(r)
 	if !ok {
 		oauthErr(w, 401, "invalid_client", "client authentication failed")

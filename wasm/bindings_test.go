@@ -145,7 +145,7 @@ func newTestClient(t *testing.T, h safejs.Value) safejs.Value {
 
 func method(t *testing.T, c safejs.Value, name string, args ...any) (safejs.Value, error) {
 	t.Helper()
-	p, err := c.Call(name, args...)
+	p, err := c.Call(name, append([]any{safejs.Undefined()}, args...)...) // no AbortSignal
 	if err != nil {
 		t.Fatalf("%s threw to JS: %v", name, err)
 	}

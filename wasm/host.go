@@ -116,7 +116,19 @@ func (l jsLocker) WithLock(ctx context.Context, name string, fn func(ctx context
 		return err
 	}
 	defer cb.Release()
-	v, err := l.host.Call("withLock", name, cb.Value())
+	// The wait for the lock ends with ctx (the caller's AbortSignal); the
+	// host bounds it too (timeout).
+	controller, err := global("AbortController").New()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _, _ = controller.Call("abort") })
+	defer stop()
+	signal, err := controller.Get("signal")
+	if err != nil {
+		return err
+	}
+	v, err := l.host.Call("withLock", name, cb.Value(), signal)
 	if err != nil {
 		return &mcpoauth.Error{Code: mcpoauth.CodeStorageError, Message: "taking the lock " + name + " failed: " + err.Error()}
 	}

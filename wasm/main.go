@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/hack-pad/safejs"
 
@@ -23,6 +24,10 @@ func main() {
 		panic(err)
 	}
 	_ = api.Set("version", mcpoauth.Version)
+	if contract, err := json.Marshal(mcpoauth.BrowserContract()); err == nil {
+		_ = api.Set("contract", string(contract))
+	}
+	_ = api.Set("tokensFresh", export(tokensFresh))
 	_ = api.Set("checkIfAuthRequired", export(checkIfAuthRequired))
 	_ = api.Set("newClient", export(newClient))
 	_ = api.Set("pendingFor", export(pendingFor))
@@ -74,8 +79,30 @@ func checkIfAuthRequired(args []safejs.Value) any {
 		for k, v := range headers {
 			h.Set(k, v)
 		}
-		return mcpoauth.CheckIfAuthRequired(context.Background(), fetchRoundTrip, mcpURL, h)
+		ctx, stop := signalContext(arg(args, 2))
+		defer stop()
+		return mcpoauth.CheckIfAuthRequired(ctx, fetchRoundTrip, mcpURL, h)
 	})
+}
+
+// tokensFresh(tokensJSON, nowSeconds) → boolean: Tokens.FreshAt with the
+// default skew, for e2e's TestBrowserContract (the JS fast path applies
+// the same rule).
+func tokensFresh(args []safejs.Value) any {
+	raw, err := argString(args, 0, "tokens")
+	if err != nil {
+		return errorObject(err)
+	}
+	var t mcpoauth.Tokens
+	if err := decodeJSON(raw, "tokens", &t); err != nil {
+		return errorObject(err)
+	}
+	now, err := arg(args, 1).Float()
+	if err != nil {
+		return errorObject(invalidArg("now must be a number"))
+	}
+	skew := time.Duration(mcpoauth.BrowserContract().RefreshSkewSeconds) * time.Second
+	return t.FreshAt(time.Unix(int64(now), 0), skew)
 }
 
 // pendingFor(host, prefix, callbackUrl) → Promise<string|null>: the JSON of
@@ -87,7 +114,9 @@ func pendingFor(args []safejs.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		p, ok, err := mcpoauth.PendingFor(context.Background(), newJSStore(storageOf(arg(args, 0))), prefix, url)
+		ctx, stop := signalContext(arg(args, 3))
+		defer stop()
+		p, ok, err := mcpoauth.PendingFor(ctx, newJSStore(storageOf(arg(args, 0))), prefix, url)
 		if err != nil {
 			return nil, err
 		}
@@ -106,57 +135,34 @@ func storageOf(host safejs.Value) safejs.Value {
 	return s
 }
 
-// clientOptions are the createClient options Go needs (functions and
-// storage objects stay in JS, behind the host).
-type clientOptions struct {
-	MCPURL                   string         `json:"mcpUrl"`
-	RedirectURI              string         `json:"redirectUri"`
-	Scopes                   []string       `json:"scopes"`
-	ClientName               string         `json:"clientName"`
-	ClientMetadataURL        string         `json:"clientMetadataUrl"`
-	ClientID                 string         `json:"clientId"`
-	ClientSecret             string         `json:"clientSecret"`
-	ClientIssuer             string         `json:"clientIssuer"`
-	RequireIssuerParameter   bool           `json:"requireIssuerParameter"`
-	AdditionalClientMetadata map[string]any `json:"additionalClientMetadata"`
-	StorageKeyPrefix         string         `json:"storageKeyPrefix"`
-	// Redirect mode has no UserAgent: the facade begins, navigates, and
-	// completes after the page load.
-	Redirect bool `json:"redirect"`
-}
-
-// newClient(optionsJSON, host) → Promise<client object>
+// newClient(optionsJSON, host, redirect) → Promise<client object>. The
+// options are mcpoauth.Options, decoded strictly; redirect mode has no
+// UserAgent (the facade begins, navigates, and completes after the load).
 func newClient(args []safejs.Value) any {
 	return promise(func() (any, error) {
 		raw, err := argString(args, 0, "options")
 		if err != nil {
 			return nil, err
 		}
-		var o clientOptions
-		if err := decodeJSON(raw, "options", &o); err != nil {
+		o, err := mcpoauth.DecodeOptions([]byte(raw))
+		if err != nil {
 			return nil, err
 		}
 		host := arg(args, 1)
 		if host.Type() != safejs.TypeObject {
 			return nil, invalidArg("newClient needs the host object from mcp-oauth.js")
 		}
-		cfg := mcpoauth.Config{
-			MCPURL: o.MCPURL, RedirectURI: o.RedirectURI, Scopes: o.Scopes, ClientName: o.ClientName,
-			ClientMetadataURL: o.ClientMetadataURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
-			ClientIssuer: o.ClientIssuer, RequireIssuerParameter: o.RequireIssuerParameter,
-			AdditionalClientMetadata: o.AdditionalClientMetadata, StorageKeyPrefix: o.StorageKeyPrefix,
-			Store:  newJSStore(storageOf(host)),
-			Fetch:  fetchRoundTrip,
-			Locker: jsLocker{host},
-			OnProgress: func(p mcpoauth.Progress) {
-				emit(host, "progress", p)
-			},
-			OnTokenChange: func(t *mcpoauth.Tokens) { emit(host, "tokenchange", t) },
-			OnWarning: func(e *mcpoauth.Error) {
-				emit(host, "warning", map[string]string{"code": string(e.Code), "message": e.Error()})
-			},
+		redirect, _ := arg(args, 2).Bool()
+		cfg := o.Config()
+		cfg.Store = newJSStore(storageOf(host))
+		cfg.Fetch = fetchRoundTrip
+		cfg.Locker = jsLocker{host}
+		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }
+		cfg.OnTokenChange = func(t *mcpoauth.Tokens) { emit(host, "tokenchange", t) }
+		cfg.OnWarning = func(e *mcpoauth.Error) {
+			emit(host, "warning", map[string]string{"code": string(e.Code), "message": e.Error()})
 		}
-		if !o.Redirect {
+		if !redirect {
 			cfg.UserAgent = jsUserAgent{host}
 		}
 		c, err := mcpoauth.NewClient(cfg)
@@ -173,46 +179,48 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 	if err != nil {
 		return obj, err
 	}
-	ctx := context.Background
-	methods := map[string]func(args []safejs.Value) (any, error){
-		"authorize": func(args []safejs.Value) (any, error) {
-			// authorize(signal, attempt): the signal cancels the whole
-			// sign-in; the attempt goes back to openAuthorizationUrl.
-			sctx, stop := signalContext(arg(args, 0))
-			defer stop()
-			t, err := c.Authorize(withAttempt(sctx, arg(args, 1)), mcpoauth.AuthorizeOptions{})
+	// Every method takes an AbortSignal (or undefined) as its first
+	// argument: the context of all the work it starts, lock waits included.
+	methods := map[string]func(ctx context.Context, args []safejs.Value) (any, error){
+		"authorize": func(ctx context.Context, args []safejs.Value) (any, error) {
+			// authorize(signal, attempt): the attempt goes back to
+			// openAuthorizationUrl.
+			t, err := c.Authorize(withAttempt(ctx, arg(args, 0)), mcpoauth.AuthorizeOptions{})
 			if err != nil {
 				return nil, err
 			}
 			return jsonString(t)
 		},
-		"begin": func(args []safejs.Value) (any, error) {
+		"begin": func(ctx context.Context, args []safejs.Value) (any, error) {
 			returnTo, _ := argString(args, 0, "returnTo")
-			req, err := c.BeginAuthorization(ctx(), mcpoauth.AuthorizeOptions{ReturnTo: returnTo})
+			req, err := c.BeginAuthorization(ctx, mcpoauth.AuthorizeOptions{ReturnTo: returnTo})
 			if err != nil {
 				return nil, err
 			}
 			return jsonString(map[string]string{"url": req.URL, "state": req.State})
 		},
-		"complete": func(args []safejs.Value) (any, error) {
+		"complete": func(ctx context.Context, args []safejs.Value) (any, error) {
 			url, err := argString(args, 0, "url")
 			if err != nil {
 				return nil, err
 			}
-			t, p, err := c.CompleteAuthorization(ctx(), url)
+			t, p, err := c.CompleteAuthorization(ctx, url)
 			if err != nil {
 				return nil, err
 			}
 			return jsonString(map[string]any{"mcpUrl": p.MCPURL, "tokens": t, "returnTo": p.ReturnTo})
 		},
-		"accessToken": func(args []safejs.Value) (any, error) {
-			t, err := c.AccessToken(ctx())
+		"accessToken": func(ctx context.Context, args []safejs.Value) (any, error) {
+			t, err := c.AccessToken(ctx)
 			if err != nil {
 				return nil, err
 			}
 			return jsonString(t)
 		},
-		"handleResponse": func(args []safejs.Value) (any, error) {
+		// handleResponse(signal, status, wwwAuthenticate, operation, sentToken):
+		// operation is what the previous call returned (opaque to JS), or
+		// empty for a request's first answer.
+		"handleResponse": func(ctx context.Context, args []safejs.Value) (any, error) {
 			status, err := arg(args, 0).Int()
 			if err != nil {
 				return nil, invalidArg("status must be a number")
@@ -224,24 +232,25 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 					return nil, err
 				}
 			}
+			op.SentToken, _ = argString(args, 3, "sentToken")
 			h := http.Header{}
 			if header != "" {
 				h.Set("WWW-Authenticate", header)
 			}
-			retry, err := c.HandleResponse(ctx(), status, h, &op)
+			retry, err := c.HandleResponse(ctx, status, h, &op)
 			if err != nil {
 				return nil, err
 			}
 			return jsonString(map[string]any{"retry": retry, "operation": op})
 		},
-		"getTokens": func(args []safejs.Value) (any, error) {
-			t, err := c.Tokens(ctx())
+		"getTokens": func(ctx context.Context, args []safejs.Value) (any, error) {
+			t, err := c.Tokens(ctx)
 			if err != nil || t == nil {
 				return nil, err
 			}
 			return jsonString(t)
 		},
-		"setTokens": func(args []safejs.Value) (any, error) {
+		"setTokens": func(ctx context.Context, args []safejs.Value) (any, error) {
 			raw, err := argString(args, 0, "tokens")
 			if err != nil {
 				return nil, err
@@ -250,16 +259,16 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 			if err := decodeJSON(raw, "tokens", &t); err != nil {
 				return nil, err
 			}
-			return nil, c.SetTokens(ctx(), &t)
+			return nil, c.SetTokens(ctx, &t)
 		},
-		"getClientInfo": func(args []safejs.Value) (any, error) {
-			ci, err := c.ClientInfo(ctx())
+		"getClientInfo": func(ctx context.Context, args []safejs.Value) (any, error) {
+			ci, err := c.ClientInfo(ctx)
 			if err != nil || ci == nil {
 				return nil, err
 			}
 			return jsonString(ci)
 		},
-		"setClientInfo": func(args []safejs.Value) (any, error) {
+		"setClientInfo": func(ctx context.Context, args []safejs.Value) (any, error) {
 			raw, err := argString(args, 0, "clientInfo")
 			if err != nil {
 				return nil, err
@@ -268,15 +277,21 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 			if err := decodeJSON(raw, "clientInfo", &ci); err != nil {
 				return nil, err
 			}
-			return nil, c.SetClientInfo(ctx(), &ci)
+			return nil, c.SetClientInfo(ctx, &ci)
 		},
-		"clear":   func(args []safejs.Value) (any, error) { return nil, c.Clear(ctx()) },
-		"prepare": func(args []safejs.Value) (any, error) { return nil, c.Prepare(ctx()) },
+		"clear":   func(ctx context.Context, args []safejs.Value) (any, error) { return nil, c.Clear(ctx) },
+		"prepare": func(ctx context.Context, args []safejs.Value) (any, error) { return nil, c.Prepare(ctx) },
 	}
 	for name, m := range methods {
-		m := m
 		if err := obj.Set(name, export(func(args []safejs.Value) any {
-			return promise(func() (any, error) { return m(args) })
+			return promise(func() (any, error) {
+				ctx, stop := signalContext(arg(args, 0))
+				defer stop()
+				if len(args) > 0 {
+					args = args[1:]
+				}
+				return m(ctx, args)
+			})
 		})); err != nil {
 			return obj, err
 		}

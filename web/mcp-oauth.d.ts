@@ -99,13 +99,15 @@ export interface ClientOptions {
   requireIssuerParameter?: boolean;
   /** Merged into the registration request. */
   additionalClientMetadata?: Record<string, unknown>;
-  /** 'localStorage' (default), 'sessionStorage', 'memory', or your own backend. */
+  /** 'localStorage' (default), 'sessionStorage', 'memory' (this client's own, gone with the page), or your own backend. */
   storage?: 'localStorage' | 'sessionStorage' | 'memory' | StorageBackend;
   /** When the chosen Web Storage is unavailable (blocked, private mode), use memory instead of failing with storage_error. Default false. */
   storageFallbackToMemory?: boolean;
   /** Prefix of every storage key. Default 'mcp-oauth'. */
   storageKeyPrefix?: string;
   popup?: { width?: number; height?: number; timeoutMs?: number };
+  /** How long a refresh waits for the lock another tab or call holds before it fails with timeout. Default 30000. */
+  lockTimeoutMs?: number;
 }
 
 export interface AuthorizeOptions {
@@ -130,12 +132,12 @@ export interface McpOAuthClient extends EventTarget {
   /** Popup: resolves with the tokens. Redirect: navigates away (the promise does not settle). */
   authorize(options?: AuthorizeOptions): Promise<Tokens>;
   /** A valid access token, refreshed when (nearly) expired; rejects auth_required when only a sign-in can help. */
-  getAccessToken(): Promise<string>;
+  getAccessToken(options?: { signal?: AbortSignal }): Promise<string>;
   /** fetch with the Bearer token for this MCP server; 401 → sign in, 403 insufficient_scope → step-up. Bodies (SSE included) are untouched. Bound: pass it around freely. */
   fetch: typeof fetch;
   readonly storage: ClientStorage;
   /** Forget tokens, registration and discovery results for this server. */
-  clear(): Promise<void>;
+  clear(options?: { signal?: AbortSignal }): Promise<void>;
   addEventListener(type: 'progress', listener: (e: CustomEvent<ProgressDetail>) => void): void;
   addEventListener(type: 'tokenchange', listener: (e: CustomEvent<Tokens | null>) => void): void;
   /** Something the engine recovered from, or a security property the server does not give (e.g. no RFC 9207 iss). */
@@ -150,7 +152,7 @@ export interface McpOAuth {
   checkIfAuthRequired(mcpUrl: string, options?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<boolean>;
   createClient(options: ClientOptions): McpOAuthClient;
   /** Redirect mode, on return: completes the sign-in named by the URL's state, cleans code and state from the address bar. null when the URL carries no authorization response. */
-  handleRedirectCallback(url?: string, options?: { storage?: ClientOptions['storage']; storageKeyPrefix?: string }): Promise<RedirectResult | null>;
+  handleRedirectCallback(url?: string, options?: { storage?: ClientOptions['storage']; storageKeyPrefix?: string; signal?: AbortSignal }): Promise<RedirectResult | null>;
   McpOAuthError: typeof McpOAuthError;
 }
 

@@ -1,0 +1,266 @@
+// client.js: the client of one MCP server, as createClient returns it. It
+// owns what only a page can do and keeps the hot path in JS: a valid
+// cached token and the fetch wrapper never wait for the wasm, and response
+// streams (SSE included) are the browser's own. Everything else is the
+// engine's (engine.js), reached through one host object.
+
+import { CONTRACT } from './contract.js';
+import { abortable, abortedError, fail, goCall, toError } from './errors.js';
+import { startEngine } from './engine.js';
+import { canonicalMcpUrl, isHttpUrl, sameOrigin, urlHref } from './urls.js';
+import { makeStorage, storageKey } from './storage.js';
+import { LOCK_TIMEOUT_MS, withLock } from './locks.js';
+import { sweep } from './callback-channel.js';
+import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
+import { TokenCache } from './records.js';
+
+// Options that JavaScript handles. Every other option is the engine's: its
+// name and type come from the engine (CONTRACT.options), and it is passed
+// on as given; an option neither side knows is refused here.
+const JS_OPTIONS = ['mode', 'storage', 'storageFallbackToMemory', 'popup', 'lockTimeoutMs'];
+
+const TYPE_CHECKS = {
+  string: (v) => typeof v === 'string',
+  boolean: (v) => typeof v === 'boolean',
+  'string[]': (v) => Array.isArray(v) && v.every((s) => typeof s === 'string'),
+  object: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+};
+const TYPE_NAMES = { string: 'a string', boolean: 'a boolean', 'string[]': 'an array of strings', object: 'an object' };
+
+// checkOptions throws every configuration error it can know without the
+// engine, and splits the options between JS and the engine.
+function checkOptions(o) {
+  if (!o || typeof o !== 'object') throw fail('invalid_config', 'createClient needs an options object with mcpUrl and redirectUri');
+  const engineOptions = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || JS_OPTIONS.includes(k)) continue;
+    const type = CONTRACT.options[k];
+    if (!type) throw fail('invalid_config', `unknown option ${k} (the options are ${[...Object.keys(CONTRACT.options), ...JS_OPTIONS].join(', ')})`);
+    if (!TYPE_CHECKS[type](v)) throw fail('invalid_config', `option ${k} must be ${TYPE_NAMES[type]}`);
+    engineOptions[k] = v;
+  }
+  for (const k of ['mcpUrl', 'redirectUri']) {
+    if (!o[k]) throw fail('invalid_config', `option ${k} is required`);
+  }
+  const mode = o.mode ?? 'popup';
+  if (mode !== 'popup' && mode !== 'redirect' && typeof mode !== 'function') throw fail('invalid_config', "option mode must be 'popup', 'redirect' or a function");
+  if (o.storageFallbackToMemory !== undefined && typeof o.storageFallbackToMemory !== 'boolean') throw fail('invalid_config', 'option storageFallbackToMemory must be a boolean');
+  const lockTimeoutMs = o.lockTimeoutMs ?? LOCK_TIMEOUT_MS;
+  if (!(Number.isFinite(lockTimeoutMs) && lockTimeoutMs > 0)) throw fail('invalid_config', 'option lockTimeoutMs must be a positive number');
+  const popup = { ...DEFAULT_POPUP, ...(o.popup || {}) };
+  for (const k of ['width', 'height', 'timeoutMs']) {
+    if (!(Number.isFinite(popup[k]) && popup[k] > 0)) throw fail('invalid_config', `option popup.${k} must be a positive number`);
+  }
+  if ((mode === 'popup' || mode === 'redirect') && globalThis.location && !sameOrigin(o.redirectUri, location.href)) {
+    throw fail('invalid_config', `redirectUri ${o.redirectUri} must be on this page's origin (${location.origin}) in ${mode} mode`);
+  }
+  return { mode, popup, engineOptions, lockTimeoutMs };
+}
+
+// clients holds the clients of this page by MCP URL, for
+// handleRedirectCallback.
+export const clients = new Map();
+
+let swept = false;
+
+export class Client extends EventTarget {
+  #agent; #storage; #prefix; #tokensKey; #resourceKey; #origin; #engineOptions; #lockTimeoutMs;
+  #go = null;
+  #cache = new TokenCache();
+
+  constructor(options) {
+    super();
+    const { mode, popup, engineOptions, lockTimeoutMs } = checkOptions(options);
+    this.mcpUrl = canonicalMcpUrl(options.mcpUrl);
+    this.#origin = new URL(this.mcpUrl).origin;
+    this.#storage = makeStorage(options.storage, options.storageFallbackToMemory === true);
+    this.#prefix = options.storageKeyPrefix || CONTRACT.defaultStorageKeyPrefix;
+    // The engine receives the URL the browser will fetch, not the option.
+    this.#engineOptions = { ...engineOptions, mcpUrl: this.mcpUrl, storageKeyPrefix: this.#prefix };
+    this.#lockTimeoutMs = lockTimeoutMs;
+    this.#tokensKey = storageKey(this.#prefix, 'tokens', this.mcpUrl);
+    this.#resourceKey = storageKey(this.#prefix, 'resource', this.mcpUrl);
+    if (mode === 'popup') this.#agent = popupAgent(popup, { onLate: (cb) => this.#completeLate(cb) });
+    else if (mode === 'redirect') this.#agent = redirectAgent();
+    else this.#agent = functionAgent(mode);
+    this.fetch = this.fetch.bind(this);
+    const engineCall = async (method, ...args) => goCall((await this.#engine())[method](undefined, ...args));
+    this.storage = {
+      getTokens: async () => JSON.parse((await engineCall('getTokens')) || 'null'),
+      setTokens: async (t) => { await engineCall('setTokens', JSON.stringify(t)); },
+      getClientInfo: async () => JSON.parse((await engineCall('getClientInfo')) || 'null'),
+      setClientInfo: async (ci) => { await engineCall('setClientInfo', JSON.stringify(ci)); },
+      clear: () => this.clear(),
+    };
+    if (this.#storage.webStorage && globalThis.addEventListener) {
+      // Another tab stored or removed tokens for this server.
+      addEventListener('storage', (e) => {
+        if (e.storageArea !== this.#storage.webStorage || (e.key !== this.#tokensKey && e.key !== null)) return;
+        this.#cache.invalidate();
+        let detail = null;
+        try { detail = e.newValue ? JSON.parse(e.newValue) : null; } catch {}
+        this.dispatchEvent(new CustomEvent('tokenchange', { detail }));
+      });
+    }
+    clients.set(this.mcpUrl, this);
+    if (!swept) {
+      swept = true;
+      sweep();
+    }
+    // No usable token: a sign-in (or a refresh) is likely, so start the
+    // engine and its discovery (cached; it registers nothing) now rather
+    // than after the user's click.
+    if (this.#storage.sync) {
+      let usable = null;
+      try { usable = this.#usableNow(); } catch {}
+      if (!usable) this.#engine().then((engine) => engine.prepare(undefined)).catch(() => {});
+    }
+  }
+
+  // The engine's client for this server, created on first need.
+  #engine() {
+    if (!this.#go) {
+      const host = {
+        storage: this.#storage,
+        openAuthorizationUrl: (url, state, redirectUri, attempt) => {
+          if (attempt?.signal?.aborted) return Promise.reject(abortedError('the sign-in'));
+          if (!isHttpUrl(url)) return Promise.reject(fail('insecure_url', 'refusing to open a non-http(s) authorization URL'));
+          return this.#agent.open(url, { state, redirectUri, attempt: attempt || undefined });
+        },
+        withLock: (name, fn, signal) => withLock(name, fn, {
+          webStorage: this.#storage.webStorage, watchedKey: this.#tokensKey, signal, timeoutMs: this.#lockTimeoutMs,
+        }),
+        emit: (type, json) => {
+          const detail = JSON.parse(json);
+          if (type === 'tokenchange') this.#cache.invalidate();
+          this.dispatchEvent(new CustomEvent(type, { detail }));
+        },
+      };
+      this.#go = startEngine().then((api) => goCall(api.newClient(JSON.stringify(this.#engineOptions), host, this.#agent.navigates)));
+      this.#go.catch(() => { this.#go = null; });
+    }
+    return this.#go;
+  }
+
+  // authorize signs in. Its AbortSignal ends the sign-in at once, in every
+  // phase and whatever a mode function does with it: the promise rejects
+  // with aborted, the popup closes, and the engine's requests are cancelled.
+  authorize({ signal, returnTo } = {}) {
+    if (signal?.aborted) return Promise.reject(abortedError('the sign-in'));
+    if (this.#agent.navigates) return abortable(this.#navigate(returnTo, signal), signal, null, 'the sign-in');
+    let attempt;
+    try {
+      attempt = this.#agent.start(signal); // the popup opens here, inside the click
+    } catch (e) {
+      return Promise.reject(toError(e));
+    }
+    const finish = () => this.#agent.finish(attempt);
+    return abortable(this.#authorizeInEngine(attempt).finally(finish), signal, finish, 'the sign-in');
+  }
+
+  async #authorizeInEngine(attempt) {
+    const engine = await this.#engine();
+    if (attempt.signal?.aborted) throw abortedError('the sign-in');
+    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt)));
+  }
+
+  async #navigate(returnTo, signal) {
+    const target = returnTo ?? location.href;
+    if (!sameOrigin(target, location.href)) throw fail('invalid_config', "returnTo must be on this page's origin");
+    const { url } = JSON.parse(await goCall((await this.#engine()).begin(signal, target)));
+    if (!isHttpUrl(url)) throw fail('insecure_url', 'refusing to open a non-http(s) authorization URL');
+    if (signal?.aborted) throw abortedError('the sign-in');
+    location.assign(url);
+    return new Promise(() => {}); // the page is going away
+  }
+
+  // A sign-in reported as popup_closed that the user finished anyway.
+  async #completeLate(callbackUrl) {
+    try {
+      await this.complete(callbackUrl);
+    } catch (e) {
+      const err = toError(e);
+      this.dispatchEvent(new CustomEvent('warning', { detail: { code: err.code, message: err.message } }));
+    }
+  }
+
+  // complete finishes a redirect-mode sign-in (handleRedirectCallback).
+  async complete(url, { signal } = {}) {
+    return JSON.parse(await goCall((await this.#engine()).complete(signal, url)));
+  }
+
+  // #usableNow reads a sync backend's records: the tokens if the fast path
+  // may use them.
+  #usableNow() {
+    const s = this.#storage;
+    return this.#cache.usable(s.getItem(this.#tokensKey), s.getItem(this.#resourceKey), Date.now() / 1000);
+  }
+
+  async getAccessToken({ signal } = {}) {
+    if (signal?.aborted) throw abortedError('getAccessToken');
+    const s = this.#storage;
+    const t = s.sync ? this.#usableNow()
+      : this.#cache.usable(...(await Promise.all([s.getItem(this.#tokensKey), s.getItem(this.#resourceKey)])), Date.now() / 1000);
+    if (t) return this.#cache.accessToken(t);
+    const work = (async () => JSON.parse(await goCall((await this.#engine()).accessToken(signal)))[CONTRACT.tokenFields.accessToken])();
+    return abortable(work, signal, null, 'getAccessToken');
+  }
+
+  // fetch: Bearer for this MCP server's origin only; 401 → refresh or sign
+  // in, 403 insufficient_scope → step-up, then the request is sent again.
+  async fetch(input, init) {
+    // Decide on, and send, one value: an absolute URL string, or a Request
+    // made in this realm. A Request from another realm (an iframe's), or an
+    // object whose string form changes between reads, must never have its
+    // Bearer checked against one URL and sent to another.
+    if (input instanceof URL) input = urlHref.call(input);
+    let request = null;
+    let url;
+    if (typeof input === 'string') {
+      try {
+        url = new URL(input, globalThis.document?.baseURI ?? globalThis.location?.href).href;
+      } catch {
+        return fetch(input, init); // the browser's own error
+      }
+    } else {
+      request = new Request(input, init); // converts the input once
+      url = request.url;
+    }
+    if (new URL(url).origin !== this.#origin) return request ? fetch(request) : fetch(url, init);
+    const signal = request ? request.signal : init?.signal;
+    // The request may have to be sent again after a sign-in. A body that is
+    // not a stream (the MCP SDK sends strings) is simply reused; only a
+    // Request object or a stream body is cloned per attempt (cloning costs
+    // ~1 ms per request in Chromium).
+    const body = init?.body;
+    const reusable = !request && (body == null || typeof body === 'string' || body instanceof ArrayBuffer ||
+      ArrayBuffer.isView(body) || body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData);
+    if (!reusable && !request) request = new Request(url, init);
+    const send = (headers) => (reusable ? fetch(url, { ...init, headers }) : fetch(new Request(request.clone(), { headers })));
+    let operation = ''; // the engine's, opaque here
+    for (;;) {
+      let token = '';
+      try {
+        token = await this.getAccessToken({ signal });
+      } catch (e) {
+        if (e.code !== 'auth_required') throw e;
+      }
+      const headers = new Headers(reusable ? init?.headers : request.headers);
+      if (token) headers.set('Authorization', `Bearer ${token}`);
+      const resp = await send(headers);
+      const challenge = resp.headers.get('WWW-Authenticate') || '';
+      if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
+      const engine = await this.#engine();
+      const r = JSON.parse(await abortable(goCall(engine.handleResponse(signal, resp.status, challenge, operation, token)), signal));
+      if (!r.retry) return resp;
+      operation = JSON.stringify(r.operation);
+      if (resp.body) resp.body.cancel().catch(() => {});
+    }
+  }
+
+  async clear({ signal } = {}) {
+    if (signal?.aborted) throw abortedError('clear');
+    await goCall((await this.#engine()).clear(signal));
+    this.#cache.invalidate();
+  }
+}
