@@ -1,0 +1,92 @@
+package mcpoauth
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+)
+
+// Talking to the token endpoint: the code exchange and the refresh, sent
+// with the client's authentication and validated by token.go.
+
+// tokenEndpointRequest POSTs form to the token endpoint with the client's
+// authentication (authenticateTokenRequest).
+func (c *Client) tokenEndpointRequest(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, what string) (*response, error) {
+	if _, err := parseSecureURL("token_endpoint", as.TokenEndpoint); err != nil {
+		return nil, err
+	}
+	header := authenticateTokenRequest(ci, as, form)
+	return c.http.postForm(ctx, as.TokenEndpoint, form.Encode(), header, what)
+}
+
+// redeem sends a token request and validates the answer into Tokens.
+// requestedScope fills in "scope" when the server omits it (RFC 6749 §5.1:
+// then the granted scope is the requested one); prev supplies the refresh
+// token a refresh response may omit.
+func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, resource, requestedScope string, prev *Tokens, what string) (*Tokens, error) {
+	r, err := c.tokenEndpointRequest(ctx, as, ci, form, what)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := validateTokenResponse(r, as.TokenEndpoint, what)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tokens{
+		AccessToken:    tr.AccessToken,
+		TokenType:      "Bearer",
+		RefreshToken:   tr.RefreshToken,
+		Scope:          requestedScope,
+		Issuer:         as.Issuer,
+		Resource:       resource,
+		ClientID:       ci.ClientID,
+		RequestedScope: requestedScope,
+	}
+	if tr.Scope != nil {
+		t.Scope = *tr.Scope
+	}
+	t.IssuedAt = c.now().Unix()
+	ttl, clamped := tr.ExpiresIn.lifetime()
+	if clamped {
+		kept := fmt.Sprintf("with a lifetime of %d s", ttl)
+		if ttl == 0 {
+			kept = "without an expiry"
+		}
+		c.warn(newError(CodeTokenError, "the %s answer from %s says expires_in %v; the token is kept %s instead", what, as.TokenEndpoint, float64(tr.ExpiresIn), kept))
+	}
+	if ttl > 0 {
+		t.ExpiresAt = t.IssuedAt + ttl
+	}
+	if t.RefreshToken == "" && prev != nil {
+		t.RefreshToken = prev.RefreshToken // RFC 6749 §6: the old one stays valid
+	}
+	return t, nil
+}
+
+// exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636
+// §4.5, RFC 8707 §2.2).
+func (c *Client) exchangeCode(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, p *PendingAuthorization, code string) (*Tokens, error) {
+	c.progress(Progress{Step: StepToken, MCPURL: p.MCPURL, Issuer: as.Issuer})
+	form := url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {code},
+		"redirect_uri":  {p.RedirectURI},
+		"code_verifier": {p.CodeVerifier},
+		"resource":      {p.Resource},
+	}
+	return c.redeem(ctx, as, ci, form, p.Resource, p.Scope, nil, "token request")
+}
+
+// refreshTokens uses the refresh token (RFC 6749 §6), sending the resource
+// again (RFC 8707 §2.2) so the new access token keeps its audience.
+func (c *Client) refreshTokens(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, t *Tokens) (*Tokens, error) {
+	c.progress(Progress{Step: StepRefresh, MCPURL: c.mcpKey, Issuer: as.Issuer})
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {t.RefreshToken},
+	}
+	if t.Resource != "" {
+		form.Set("resource", t.Resource)
+	}
+	return c.redeem(ctx, as, ci, form, t.Resource, t.RequestedScope, t, "refresh request")
+}
