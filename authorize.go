@@ -112,24 +112,9 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	}
 	scope := selectScope(c.cfg.Scopes, ch, info.PRM, as, previous, opts.StepUp)
 
-	ci, reused, err := c.clientIdentity(ctx, as, scope)
+	ci, err := c.checkedClientIdentity(ctx, as, scope)
 	if err != nil {
 		return nil, err
-	}
-	if reused {
-		stale, err := c.registrationIsStale(ctx, as, ci)
-		if err != nil {
-			return nil, err
-		}
-		if stale {
-			c.warn(newError(CodeClientNotFound, "authorization server %s no longer knows client %s; registering again", as.Issuer, ci.ClientID))
-			if err := c.forgetRegistration(ctx, as.Issuer); err != nil {
-				return nil, err
-			}
-			if ci, err = c.register(ctx, as, scope); err != nil {
-				return nil, err
-			}
-		}
 	}
 
 	returnTo := ""

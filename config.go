@@ -137,40 +137,66 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.RedirectURI == "" {
-		return nil, newError(CodeInvalidConfig, "redirectUri is required: the URL of the page that receives the authorization response (e.g. callback.html)")
-	}
-	if _, err := parseSecureURL("redirectUri", cfg.RedirectURI); err != nil {
+	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	cfg.setDefaults()
+	if cfg.Fetch == nil {
+		return nil, newError(CodeInvalidConfig, "no HTTP transport: set Config.Transport or Config.Fetch")
+	}
+	c := &Client{
+		cfg:    cfg,
+		mcp:    mcp,
+		mcpKey: mcpKey,
+		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout},
+		locker: cfg.Locker,
+		now:    cfg.Now,
+	}
+	c.records = records{store: cfg.Store, prefix: cfg.StorageKeyPrefix, warn: c.warn}
+	return c, nil
+}
+
+// check refuses options that cannot work, naming the option.
+func (cfg *Config) check() error {
+	if cfg.RedirectURI == "" {
+		return newError(CodeInvalidConfig, "redirectUri is required: the URL of the page that receives the authorization response (e.g. callback.html)")
+	}
+	if _, err := parseSecureURL("redirectUri", cfg.RedirectURI); err != nil {
+		return err
+	}
 	if strings.Contains(cfg.RedirectURI, "#") {
-		return nil, newError(CodeInvalidConfig, "redirectUri %q must not contain a fragment (RFC 6749 §3.1.2)", cfg.RedirectURI)
+		return newError(CodeInvalidConfig, "redirectUri %q must not contain a fragment (RFC 6749 §3.1.2)", cfg.RedirectURI)
 	}
 	for _, s := range cfg.Scopes {
 		if s == "" || strings.ContainsAny(s, " \t\n\"\\") {
-			return nil, newError(CodeInvalidConfig, "scope %q is not a valid scope token (no spaces, quotes or backslashes)", s)
+			return newError(CodeInvalidConfig, "scope %q is not a valid scope token (no spaces, quotes or backslashes)", s)
 		}
 	}
 	if cfg.ClientSecret != "" && cfg.ClientID == "" {
-		return nil, newError(CodeInvalidConfig, "clientSecret is set without clientId")
+		return newError(CodeInvalidConfig, "clientSecret is set without clientId")
 	}
 	if cfg.ClientIssuer != "" {
 		if cfg.ClientID == "" {
-			return nil, newError(CodeInvalidConfig, "clientIssuer is set without clientId")
+			return newError(CodeInvalidConfig, "clientIssuer is set without clientId")
 		}
 		if _, err := parseSecureURL("clientIssuer", cfg.ClientIssuer); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if cfg.ClientMetadataURL != "" {
 		u, err := parseSecureURL("clientMetadataUrl", cfg.ClientMetadataURL)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if u.Path == "" || u.Path == "/" {
-			return nil, newError(CodeInvalidConfig, "clientMetadataUrl %q must have a path (a Client ID Metadata Document URL is https with a path)", cfg.ClientMetadataURL)
+			return newError(CodeInvalidConfig, "clientMetadataUrl %q must have a path (a Client ID Metadata Document URL is https with a path)", cfg.ClientMetadataURL)
 		}
 	}
+	return nil
+}
+
+// setDefaults fills in what was left unset.
+func (cfg *Config) setDefaults() {
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
@@ -182,9 +208,6 @@ func NewClient(cfg Config) (*Client, error) {
 	}
 	if cfg.Fetch == nil {
 		cfg.Fetch = defaultTransport()
-	}
-	if cfg.Fetch == nil {
-		return nil, newError(CodeInvalidConfig, "no HTTP transport: set Config.Transport or Config.Fetch")
 	}
 	if cfg.Locker == nil {
 		cfg.Locker = newLocalLocker()
@@ -201,16 +224,6 @@ func NewClient(cfg Config) (*Client, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Client{
-		cfg:    cfg,
-		mcp:    mcp,
-		mcpKey: mcpKey,
-		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout},
-		locker: cfg.Locker,
-		now:    cfg.Now,
-	}
-	c.records = records{store: cfg.Store, prefix: cfg.StorageKeyPrefix, warn: c.warn}
-	return c, nil
 }
 
 // MCPURL is the canonical URL of the client's MCP server.

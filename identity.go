@@ -31,6 +31,25 @@ func (c *Client) clientIdentity(ctx context.Context, as *AuthServerMetadata, sco
 	return ci, false, err
 }
 
+// checkedClientIdentity is clientIdentity, with a reused registration
+// checked first: one the authorization server forgot is replaced before
+// the user is sent to a page that would only show an error.
+func (c *Client) checkedClientIdentity(ctx context.Context, as *AuthServerMetadata, scope string) (*ClientInfo, error) {
+	ci, reused, err := c.clientIdentity(ctx, as, scope)
+	if err != nil || !reused {
+		return ci, err
+	}
+	stale, err := c.registrationIsStale(ctx, as, ci)
+	if err != nil || !stale {
+		return ci, err
+	}
+	c.warn(newError(CodeClientNotFound, "authorization server %s no longer knows client %s; registering again", as.Issuer, ci.ClientID))
+	if err := c.forgetRegistration(ctx, as.Issuer); err != nil {
+		return nil, err
+	}
+	return c.register(ctx, as, scope)
+}
+
 // staticBinding records the authorization server that configured
 // (pre-registered) credentials were first used with, when the clientIssuer
 // option does not name it.
