@@ -154,9 +154,10 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 // Prepare runs discovery ahead of a sign-in (ask the server for its
 // challenge, fetch its metadata and its authorization server's) and caches
 // the results, so that a later Authorize only registers and authorizes. It
-// registers nothing.
+// registers nothing, and reports no progress: the app did not ask for
+// work yet.
 func (c *Client) Prepare(ctx context.Context) error {
-	_, err := c.discover(ctx, nil, false)
+	_, err := c.discover(context.WithValue(ctx, quietKey{}, true), nil, false)
 	return err
 }
 

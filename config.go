@@ -235,6 +235,16 @@ func (c *Client) progress(p Progress) {
 	}
 }
 
+// quietKey marks work the app did not ask for (Prepare): it reports no
+// progress.
+type quietKey struct{}
+
+func (c *Client) progressCtx(ctx context.Context, p Progress) {
+	if ctx.Value(quietKey{}) == nil {
+		c.progress(p)
+	}
+}
+
 func (c *Client) warn(e *Error) {
 	if c.cfg.OnWarning != nil {
 		c.cfg.OnWarning(e)

@@ -195,7 +195,7 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 			return &info, nil
 		}
 	}
-	c.progress(Progress{Step: StepDiscovery, MCPURL: c.mcpKey})
+	c.progressCtx(ctx, Progress{Step: StepDiscovery, MCPURL: c.mcpKey})
 
 	if ch == nil {
 		probed, err := c.probeChallenge(ctx)
@@ -224,7 +224,7 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 		// 2025-03-26 servers: no PRM, the MCP origin is the authorization server.
 		info.Legacy, info.Resource = true, c.mcpKey
 		issuer = origin(c.mcp)
-		c.progress(Progress{Step: StepDiscovery, MCPURL: c.mcpKey, Detail: "no protected resource metadata (tried " + tried.String() + "); using the 2025-03-26 fallback"})
+		c.progressCtx(ctx, Progress{Step: StepDiscovery, MCPURL: c.mcpKey, Detail: "no protected resource metadata (tried " + tried.String() + "); using the 2025-03-26 fallback"})
 	}
 
 	as, err := c.authServerMetadata(ctx, issuer, info.Legacy)

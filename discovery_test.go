@@ -197,16 +197,21 @@ func TestAuthorizeWithoutChallengeUsesTheServersChallenge(t *testing.T) {
 	}
 }
 
-// Prepare discovers ahead of a sign-in and registers nothing; the sign-in
-// then needs no discovery request.
+// Prepare discovers ahead of a sign-in, registers nothing and reports no
+// progress (the app did not ask for work); the sign-in then needs no
+// discovery request.
 func TestPrepareDiscoversAhead(t *testing.T) {
 	s := newServer(t, mcpoauthtest.Options{})
-	c, _ := newClient(t, s, nil)
+	var steps []mcpoauth.Step
+	c, _ := newClient(t, s, func(c *mcpoauth.Config) { c.OnProgress = func(p mcpoauth.Progress) { steps = append(steps, p.Step) } })
 	if err := c.Prepare(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if hasPath(s, "/register") || !hasPath(s, "/.well-known/oauth-authorization-server") {
 		t.Fatalf("Prepare requested %v", s.Paths())
+	}
+	if len(steps) != 0 {
+		t.Fatalf("Prepare reported progress %v", steps)
 	}
 	before := len(s.Requests())
 	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {

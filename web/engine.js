@@ -13,16 +13,36 @@ export function setWasmUrl(url) {
   wasmUrl = new URL(url, import.meta.url);
 }
 
+const inServiceWorker = () => typeof globalThis.ServiceWorkerGlobalScope === 'function' && globalThis instanceof globalThis.ServiceWorkerGlobalScope;
+
+// cspError names the fix when the page's Content-Security-Policy forbids
+// compiling WebAssembly.
+function cspError(e) {
+  if (!/unsafe-eval|Content Security Policy|CSP/i.test(String(e && e.message))) return null;
+  return fail('invalid_config', `this page's Content-Security-Policy does not allow WebAssembly (${e.message}): add 'wasm-unsafe-eval' to script-src (in an extension: content_security_policy.extension_pages)`);
+}
+
 function compileWasm() {
   if (!wasmModule) {
     wasmModule = (async () => {
       try {
         return await WebAssembly.compileStreaming(fetch(wasmUrl));
-      } catch {
+      } catch (e) {
+        const csp = cspError(e);
+        if (csp) throw csp;
         // A server that does not send application/wasm: compile from bytes.
-        const resp = await fetch(wasmUrl);
-        if (!resp.ok) throw fail('network_error', `could not load ${wasmUrl} (HTTP ${resp.status})`);
-        return WebAssembly.compile(await resp.arrayBuffer());
+        let resp;
+        try {
+          resp = await fetch(wasmUrl);
+        } catch (e2) {
+          throw fail('network_error', `could not load the engine ${wasmUrl} (${e2.message}): serve mcp-oauth.wasm beside mcp-oauth.js, or pass load({wasmUrl})`);
+        }
+        if (!resp.ok) throw fail('network_error', `could not load the engine ${wasmUrl} (HTTP ${resp.status}): serve mcp-oauth.wasm beside mcp-oauth.js, or pass load({wasmUrl})`);
+        try {
+          return await WebAssembly.compile(await resp.arrayBuffer());
+        } catch (e3) {
+          throw cspError(e3) || fail('invalid_config', `${wasmUrl} is not the engine's WebAssembly (${e3.message}): serve the mcp-oauth.wasm that came with this mcp-oauth.js`);
+        }
       }
     })();
     wasmModule.catch(() => { wasmModule = null; });
@@ -30,14 +50,28 @@ function compileWasm() {
   return wasmModule;
 }
 
+// loadGoRuntime makes sure the Go runtime's support code (wasm_exec.js,
+// which defines globalThis.Go) is loaded. worker.js imports it statically;
+// pages import it here on first need, with a plain relative specifier that
+// bundlers follow.
+async function loadGoRuntime() {
+  if (globalThis.Go) return;
+  if (inServiceWorker()) {
+    throw fail('invalid_config', "a service worker cannot import() modules: import mcp-oauth-wasm/worker (worker.js) instead of mcp-oauth.js; it loads the Go runtime statically");
+  }
+  try {
+    await import('./wasm_exec.js');
+  } catch (e) {
+    throw fail('network_error', `the Go runtime wasm_exec.js could not be loaded beside mcp-oauth.js (${e.message}): serve it with the module (the npm package has it; from source, ./build.sh copies it from $(go env GOROOT)/lib/wasm/)`);
+  }
+  if (!globalThis.Go) throw fail('invalid_config', 'wasm_exec.js loaded but defined no Go class: it is not the Go runtime that built mcp-oauth.wasm');
+}
+
 // startEngine resolves with the engine's API (globalThis.__mcpOAuthGo).
 export function startEngine() {
   if (!goApi) {
     goApi = (async () => {
-      const [module] = await Promise.all([
-        compileWasm(),
-        globalThis.Go ? null : import(new URL('./wasm_exec.js', import.meta.url).href),
-      ]);
+      const [module] = await Promise.all([compileWasm(), loadGoRuntime()]);
       const go = new globalThis.Go();
       const instance = await WebAssembly.instantiate(module, go.importObject);
       go.run(instance); // runs main until it waits; the API is then in place

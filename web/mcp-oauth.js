@@ -5,7 +5,8 @@
 // relatively (no bundler needed):
 //
 //   mcp-oauth.js          this entry: load(), checkIfAuthRequired,
-//                         handleRedirectCallback
+//                         handleRedirectCallback, chromeStorage
+//   worker.js             the same for workers (static Go runtime import)
 //   client.js             the client of one MCP server (createClient)
 //   engine.js             loads and starts the wasm, on first need
 //   user-agents.js        popup, redirect and function modes
@@ -19,10 +20,10 @@ import { CONTRACT } from './contract.js';
 import { McpOAuthError, abortable, abortedError, fail, goCall } from './errors.js';
 import { setWasmUrl, startEngine } from './engine.js';
 import { sameOrigin } from './urls.js';
-import { makeStorage } from './storage.js';
+import { chromeStorage, makeStorage } from './storage.js';
 import { Client, clients } from './client.js';
 
-export { McpOAuthError };
+export { McpOAuthError, chromeStorage };
 export const VERSION = CONTRACT.version;
 
 const RESPONSE_PARAMS = ['code', 'state', 'iss', 'error', 'error_description', 'error_uri', 'session_state'];
@@ -85,6 +86,7 @@ export async function load({ wasmUrl, eager = false } = {}) {
     checkIfAuthRequired,
     createClient: (options) => new Client(options),
     handleRedirectCallback,
+    chromeStorage,
     McpOAuthError,
   });
 }

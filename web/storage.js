@@ -28,8 +28,12 @@ export function memoryBackend(map = new Map()) {
   };
 }
 
+const inWorker = () => typeof globalThis.WorkerGlobalScope === 'function' && globalThis instanceof globalThis.WorkerGlobalScope;
+
 function unavailableBackend(name, err) {
-  const msg = `${name} is unavailable (${(err && err.message) || err}); the browser may block storage for this page (private mode, settings), or pass storage: 'memory'`;
+  const msg = inWorker()
+    ? `there is no ${name} in a worker: pass storage: chromeStorage() (an extension), 'memory', or an object with getItem, setItem and removeItem`
+    : `${name} is unavailable (${(err && err.message) || err}); the browser may block storage for this page (private mode, settings), or pass storage: 'memory'`;
   const throwIt = () => { throw fail('storage_error', msg); };
   return { getItem: throwIt, setItem: throwIt, removeItem: throwIt, keys: throwIt, sync: true };
 }
@@ -82,4 +86,19 @@ export function makeStorage(option, fallbackToMemory) {
     return b;
   }
   throw fail('invalid_config', "storage must be 'localStorage', 'sessionStorage', 'memory', or an object with getItem, setItem and removeItem");
+}
+
+// chromeStorage is a storage backend over an extension's chrome.storage
+// area (default chrome.storage.local; needs the "storage" permission):
+// what a service worker, which has no localStorage, keeps its records in.
+export function chromeStorage(area = globalThis.chrome?.storage?.local) {
+  if (!area || typeof area.get !== 'function') {
+    throw fail('invalid_config', 'chromeStorage() needs chrome.storage.local: run it in an extension with the "storage" permission, or pass a chrome.storage area');
+  }
+  return {
+    getItem: async (k) => { const v = (await area.get(k))[k]; return typeof v === 'string' ? v : null; },
+    setItem: (k, v) => area.set({ [k]: String(v) }),
+    removeItem: (k) => area.remove(k),
+    keys: async () => Object.keys(await area.get(null)),
+  };
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -36,6 +37,44 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	}
 	if string(types) != want {
 		t.Errorf("the error codes in %s are not the engine's: run ./build.sh generate", typesFile)
+	}
+	pkg, err := os.ReadFile(filepath.Join(root, packageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wantPkg, err := withVersion(string(pkg)); err != nil || string(pkg) != wantPkg {
+		t.Errorf("the version in %s is not the engine's %s (%v): run ./build.sh generate", packageFile, mcpoauth.Version, err)
+	}
+}
+
+// TestPackageShipsEveryModule: the npm package's files list holds every ES
+// module of web/ (one left out breaks the package's imports) and nothing of
+// the demo.
+func TestPackageShipsEveryModule(t *testing.T) {
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(root, packageFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkg struct {
+		Files []string `json:"files"`
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		t.Fatal(err)
+	}
+	modules, _ := filepath.Glob(filepath.Join(root, "web", "*.js"))
+	for _, m := range modules {
+		if b := filepath.Base(m); !slices.Contains(pkg.Files, b) {
+			t.Errorf("web/%s is not in %s's files", b, packageFile)
+		}
+	}
+	for _, f := range pkg.Files {
+		if strings.HasPrefix(f, "demo") {
+			t.Errorf("%s ships the demo (%s)", packageFile, f)
+		}
 	}
 }
 
