@@ -3,7 +3,8 @@
 #
 #   ./build.sh               build web/mcp-oauth.wasm and copy wasm_exec.js beside it
 #   ./build.sh test          run every test (what CI runs)
-#   ./build.sh generate      write the engine's Contract into web/contract.js and web/mcp-oauth.d.ts
+#   ./build.sh generate      write the engine's Contract into web/contract.js, web/mcp-oauth.d.ts, web/package.json
+#   ./build.sh pack          build, then npm pack web/ into dist/mcp-oauth-wasm-<version>.tgz
 #   ./build.sh conformance [--browser]   the official MCP conformance suite (auth + backcompat)
 #                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
@@ -74,6 +75,17 @@ build() {
     cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" web/wasm_exec.js
     ls -l web/mcp-oauth.wasm >&2
   fi
+}
+
+# pack writes the npm package: web/'s modules, types, callback page, test
+# helper, the built wasm and the wasm_exec.js of the Go that built it.
+pack() {
+  command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+  build
+  mkdir -p dist
+  log "npm pack web/ into dist/"
+  (cd web && npm pack --pack-destination ../dist --silent >&2)
+  ls -l dist/*.tgz >&2
 }
 
 conformance() {
@@ -184,6 +196,7 @@ run_tests() {
 case "${1:-build}" in
   build) build ;;
   generate) go generate . ;;
+  pack) pack ;;
   test) run_tests ;;
   conformance)
     shift
@@ -200,6 +213,6 @@ case "${1:-build}" in
     ensure_chromium
     build
     exec go run ./bench "$@" ;;
-  -h|--help|help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) echo "build.sh: unknown task '$1' (try ./build.sh help)" >&2; exit 2 ;;
 esac
