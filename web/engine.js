@@ -9,8 +9,10 @@ let wasmUrl = new URL('./mcp-oauth.wasm', import.meta.url);
 let goApi = null;
 let wasmModule = null;
 
+// setWasmUrl points at the wasm elsewhere: a relative URL is read against
+// the page (or worker) address, as fetch would.
 export function setWasmUrl(url) {
-  wasmUrl = new URL(url, import.meta.url);
+  wasmUrl = new URL(String(url), globalThis.location?.href);
 }
 
 const inServiceWorker = () => typeof globalThis.ServiceWorkerGlobalScope === 'function' && globalThis instanceof globalThis.ServiceWorkerGlobalScope;

@@ -157,4 +157,9 @@ export interface McpOAuth {
 }
 
 /** Loads the module. The wasm is fetched and started on first need (a returning user with a valid token never waits for it), or at once with {eager: true}. */
-export declare function load(options?: { wasmUrl?: string | URL; eager?: boolean }): Promise<McpOAuth>;
+export declare function load(options?: {
+  /** Where mcp-oauth.wasm is served, if not beside mcp-oauth.js (a relative URL is read against the page's address). */
+  wasmUrl?: string | URL;
+  /** Start the engine now rather than on first need. */
+  eager?: boolean;
+}): Promise<McpOAuth>;
