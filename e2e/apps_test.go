@@ -4,12 +4,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,9 +31,8 @@ import (
 // login and consent forms, and lists the TypeScript SDK MCP server's
 // tools with the SDK.
 func TestAppsUseThePackage(t *testing.T) {
-	requireBrowserModule(t)
-	tarball := packTarball(t)
-	buildExamples(t, tarball)
+	installExamples(t)
+	npmInExamples(t, "run", "build")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -72,44 +73,61 @@ func TestAppsUseThePackage(t *testing.T) {
 	}
 }
 
-// packTarball runs ./build.sh pack and returns the tarball's path.
-func packTarball(t *testing.T) string {
+var (
+	examplesOnce sync.Once
+	examplesErr  error
+)
+
+// installExamples packs the tarball (./build.sh pack) and installs it, with
+// the examples' own packages, into examples/ as a web developer would:
+// with Node and npm, and no Go on the PATH. Once per test binary.
+func installExamples(t *testing.T) {
 	t.Helper()
-	if out, err := exec.Command("./build.sh", "pack").CombinedOutput(); err != nil {
-		t.Fatalf("./build.sh pack: %v\n%s", err, out)
+	requireBrowserModule(t)
+	examplesOnce.Do(func() {
+		if out, err := exec.Command("./build.sh", "pack").CombinedOutput(); err != nil {
+			examplesErr = fmt.Errorf("./build.sh pack: %v\n%s", err, out)
+			return
+		}
+		tarball, _ := filepath.Abs(filepath.Join("dist", "mcp-oauth-wasm-"+mcpoauth.Version+".tgz"))
+		if _, err := os.Stat(tarball); err != nil {
+			examplesErr = fmt.Errorf("./build.sh pack wrote no %s: %v", tarball, err)
+			return
+		}
+		if _, err := os.Stat("examples/node_modules/.package-lock.json"); err != nil {
+			if examplesErr = npm("ci"); examplesErr != nil {
+				return
+			}
+		}
+		examplesErr = npm("install", "--no-save", tarball)
+	})
+	if examplesErr != nil {
+		t.Fatal(examplesErr)
 	}
-	tarball, _ := filepath.Abs(filepath.Join("dist", "mcp-oauth-wasm-"+mcpoauth.Version+".tgz"))
-	if _, err := os.Stat(tarball); err != nil {
-		t.Fatalf("./build.sh pack wrote no %s: %v", tarball, err)
-	}
-	return tarball
 }
 
-// buildExamples installs the examples' packages and the tarball, and builds
-// them, as a web developer would: with Node and npm, and no Go on the PATH.
-func buildExamples(t *testing.T, tarball string) {
-	t.Helper()
+// npm runs npm in examples/ without Go on the PATH.
+func npm(args ...string) error {
 	var path []string
 	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
 		if _, err := os.Stat(filepath.Join(dir, "go")); err != nil {
 			path = append(path, dir)
 		}
 	}
-	env := append(os.Environ(), "PATH="+strings.Join(path, string(filepath.ListSeparator)))
-	npm := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("npm", append(args, "--no-audit", "--no-fund")...)
-		cmd.Dir = "examples"
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm %s in examples/: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	cmd := exec.Command("npm", append(args, "--no-audit", "--no-fund")...)
+	cmd.Dir = "examples"
+	cmd.Env = append(os.Environ(), "PATH="+strings.Join(path, string(filepath.ListSeparator)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("npm %s in examples/: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	if _, err := os.Stat("examples/node_modules/vite"); err != nil {
-		npm("ci")
+	return nil
+}
+
+func npmInExamples(t *testing.T, args ...string) {
+	t.Helper()
+	if err := npm(args...); err != nil {
+		t.Fatal(err)
 	}
-	npm("install", "--no-save", tarball)
-	npm("run", "build")
 }
 
 // signInToApp opens the app in a browser context of its own (no cookies,

@@ -17,7 +17,7 @@ import { TokenCache } from './records.js';
 // Options that JavaScript handles. Every other option is the engine's: its
 // name and type come from the engine (CONTRACT.options), and it is passed
 // on as given; an option neither side knows is refused here.
-const JS_OPTIONS = ['mode', 'storage', 'storageFallbackToMemory', 'popup', 'lockTimeoutMs'];
+export const JS_OPTIONS = ['mode', 'storage', 'storageFallbackToMemory', 'popup', 'lockTimeoutMs'];
 
 const TYPE_CHECKS = {
   string: (v) => typeof v === 'string',
@@ -58,8 +58,10 @@ function checkOptions(o) {
 }
 
 // clients holds the clients of this page by MCP URL, for
-// handleRedirectCallback.
+// handleRedirectCallback, which finishes a sign-in through completeSignIn
+// (a symbol: not part of the client's API).
 export const clients = new Map();
+export const completeSignIn = Symbol('completeSignIn');
 
 let swept = false;
 
@@ -177,15 +179,15 @@ export class Client extends EventTarget {
   // A sign-in reported as popup_closed that the user finished anyway.
   async #completeLate(callbackUrl) {
     try {
-      await this.complete(callbackUrl);
+      await this[completeSignIn](callbackUrl);
     } catch (e) {
       const err = toError(e);
       this.dispatchEvent(new CustomEvent('warning', { detail: { code: err.code, message: err.message } }));
     }
   }
 
-  // complete finishes a redirect-mode sign-in (handleRedirectCallback).
-  async complete(url, { signal } = {}) {
+  // completeSignIn finishes a redirect-mode sign-in (handleRedirectCallback).
+  async [completeSignIn](url, { signal } = {}) {
     return JSON.parse(await goCall((await this.#engine()).complete(signal, url)));
   }
 

@@ -74,8 +74,8 @@ export interface StorageBackend {
   removeItem(key: string): void | Promise<void>;
 }
 
-/** Function mode: show the authorization URL (an extension's launchWebAuthFlow, a test) and resolve with the full callback URL. */
-export type AuthorizationHandler = (authorizationUrl: string, options: { signal: AbortSignal; state: string; redirectUri: string }) => Promise<string>;
+/** Function mode: show the authorization URL (an extension's chrome.identity.launchWebAuthFlow, a test) and resolve with the full callback URL; undefined (the window was closed) ends the sign-in as popup_closed. */
+export type AuthorizationHandler = (authorizationUrl: string, options: { signal: AbortSignal; state: string; redirectUri: string }) => Promise<string | undefined>;
 
 export interface ClientOptions {
   /** The MCP server's endpoint. Required. */
@@ -138,11 +138,20 @@ export interface McpOAuthClient extends EventTarget {
   readonly storage: ClientStorage;
   /** Forget tokens, registration and discovery results for this server. */
   clear(options?: { signal?: AbortSignal }): Promise<void>;
-  addEventListener(type: 'progress', listener: (e: CustomEvent<ProgressDetail>) => void): void;
-  addEventListener(type: 'tokenchange', listener: (e: CustomEvent<Tokens | null>) => void): void;
-  /** Something the engine recovered from, or a security property the server does not give (e.g. no RFC 9207 iss). */
-  addEventListener(type: 'warning', listener: (e: CustomEvent<{ code: McpOAuthErrorCode; message: string }>) => void): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void;
+  addEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** The events a client dispatches. */
+export interface McpOAuthEventMap {
+  /** A step of a flow the app asked for (background preparation reports none). */
+  progress: CustomEvent<ProgressDetail>;
+  /** The stored tokens changed: a sign-in, a refresh, clear(), or another tab. null: removed. */
+  tokenchange: CustomEvent<Tokens | null>;
+  /** Something the engine recovered from, or a protection the server does not offer (e.g. no RFC 9207 iss). */
+  warning: CustomEvent<{ code: McpOAuthErrorCode; message: string }>;
 }
 
 export interface RedirectResult { mcpUrl: string; tokens: Tokens; returnTo: string }
@@ -153,8 +162,22 @@ export interface McpOAuth {
   createClient(options: ClientOptions): McpOAuthClient;
   /** Redirect mode, on return: completes the sign-in named by the URL's state, cleans code and state from the address bar. null when the URL carries no authorization response. */
   handleRedirectCallback(url?: string, options?: { storage?: ClientOptions['storage']; storageKeyPrefix?: string; signal?: AbortSignal }): Promise<RedirectResult | null>;
+  /** A storage backend over an extension's chrome.storage area (default chrome.storage.local; needs the "storage" permission). */
+  chromeStorage(area?: ChromeStorageArea): StorageBackend;
   McpOAuthError: typeof McpOAuthError;
 }
+
+/** The part of chrome.storage.StorageArea that chromeStorage uses. */
+export interface ChromeStorageArea {
+  get(keys: string | null): Promise<Record<string, unknown>>;
+  set(items: Record<string, string>): Promise<void>;
+  remove(key: string): Promise<void>;
+}
+
+/** The version of the module (and of its engine). */
+export declare const VERSION: string;
+/** See McpOAuth.chromeStorage. */
+export declare function chromeStorage(area?: ChromeStorageArea): StorageBackend;
 
 /** Loads the module. The wasm is fetched and started on first need (a returning user with a valid token never waits for it), or at once with {eager: true}. */
 export declare function load(options?: {

@@ -21,7 +21,7 @@ import { McpOAuthError, abortable, abortedError, fail, goCall } from './errors.j
 import { setWasmUrl, startEngine } from './engine.js';
 import { sameOrigin } from './urls.js';
 import { chromeStorage, makeStorage } from './storage.js';
-import { Client, clients } from './client.js';
+import { Client, clients, completeSignIn } from './client.js';
 
 export { McpOAuthError, chromeStorage };
 export const VERSION = CONTRACT.version;
@@ -69,7 +69,7 @@ async function handleRedirectCallback(url = globalThis.location?.href, options =
       mcpUrl: pending.mcp_url, redirectUri: pending.redirect_uri, mode: 'redirect',
       storage: options.storage, storageKeyPrefix: options.storageKeyPrefix,
     });
-    const result = await client.complete(url, { signal });
+    const result = await client[completeSignIn](url, { signal });
     const here = globalThis.location?.href || result.mcpUrl;
     result.returnTo = result.returnTo && sameOrigin(result.returnTo, here) ? result.returnTo : new URL('./', here).href;
     return result;

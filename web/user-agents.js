@@ -67,6 +67,7 @@ export function functionAgent(fn) {
       const signal = attempt?.signal;
       if (signal) signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
       const cb = await fn(url, { signal: controller.signal, state, redirectUri });
+      if (cb === undefined) throw fail('popup_closed', 'the mode function resolved without a callback URL (the authorization window was closed)');
       if (typeof cb !== 'string') throw fail('authorization_error', 'the mode function must resolve with the callback URL string');
       return cb;
     },
