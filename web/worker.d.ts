@@ -1,0 +1,2 @@
+// Types for mcp-oauth-wasm/worker: the same API as mcp-oauth.js.
+export * from './mcp-oauth.js';
