@@ -45,6 +45,10 @@ ensure_node() {
     log "npm ci in e2e/jsunit/ (mocha and chai for the unit tests of web/)"
     (cd e2e/jsunit && npm ci --no-audit --no-fund >&2)
   fi
+  if [ ! -d e2e/firefox/node_modules/puppeteer-core ]; then
+    log "npm ci in e2e/firefox/ (puppeteer-core, to drive Firefox over WebDriver BiDi)"
+    (cd e2e/firefox && npm ci --no-audit --no-fund >&2)
+  fi
   if [ ! -f web/demo/mcp-sdk.js ] || [ web/demo/package-lock.json -nt web/demo/mcp-sdk.js ]; then
     log "npm ci and build in web/demo/ (the TypeScript SDK bundled for the browser)"
     (cd web/demo && npm ci --no-audit --no-fund >&2 && npm run --silent build >&2)
@@ -60,6 +64,12 @@ ensure_chromium() {
     log "go install wasmbrowsertest"
     GOBIN="$ROOT/.cache/bin" go install github.com/agnivade/wasmbrowsertest@v0.11.0
   fi
+}
+
+# ensure_firefox installs Debian's Firefox ESR for the Firefox scenarios
+# (driven over WebDriver BiDi: no geckodriver).
+ensure_firefox() {
+  command -v firefox-esr >/dev/null 2>&1 || apt_install firefox-esr
 }
 
 # build compiles the browser module when it exists, and always checks that
@@ -142,6 +152,7 @@ run_tests() {
   build || { echo "--- FAIL: build"; status=1; failed=$((failed + 1)); }
 
   ensure_chromium
+  ensure_firefox
   log "GOOS=js go test . ./wasm (the engine's tests and the bindings, in headless Chromium)"
   set +e
   GOOS=js GOARCH=wasm go test -count=1 -v -exec="$ROOT/.cache/bin/wasmbrowsertest" . ./wasm 2>&1 \

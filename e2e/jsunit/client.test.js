@@ -134,3 +134,17 @@ describe('client.js: getAccessToken', () => {
     expect(err.name).to.equal('McpOAuthError');
   });
 });
+
+describe('testing.js: testStorage', () => {
+  it('is a per-client storage the test seeds and reads', async () => {
+    const { testStorage } = await import('/testing.js');
+    const a = testStorage();
+    const b = testStorage();
+    a.seedTokens(mcpUrl, { access_token: 'seeded', issuer: 'https://as.example', expires_at: Math.floor(Date.now() / 1000) + 3600 });
+    const client = api.createClient({ mcpUrl, redirectUri: `${location.origin}/callback.html`, storage: a.storage, mode: async () => '' });
+    expect(await client.getAccessToken()).to.equal('seeded');
+    expect(a.tokens(mcpUrl)?.access_token).to.equal('seeded');
+    expect(b.tokens(mcpUrl)).to.equal(null);
+    expect(Object.keys(a.dump())).to.have.length(1);
+  });
+});
