@@ -130,13 +130,20 @@ func TestExtensionSignsIn(t *testing.T) {
 			t.Logf("authorization server:\n%s", strings.Join(as.Logs(), "\n"))
 			t.Fatalf("%s: launchWebAuthFlow opened no window (the page says %q / %q)", tc.name, text("#status"), text("#sw-status"))
 		}
+		// Cancelling a chromedp context closes its window, and a
+		// launchWebAuthFlow window closed before Chrome has taken the final
+		// redirect fails the flow ("Authorization page could not be
+		// loaded"): the window's context ends only after the page has its
+		// answer, when Chrome has closed the window itself.
 		flowCtx, cancelFlow := chromedp.NewContext(root, chromedp.WithTargetID(win))
 		if err := signIn(flowCtx, tc.name == "page"); err != nil {
 			cancelFlow()
 			t.Fatalf("%s: signing in in the launchWebAuthFlow window: %v", tc.name, err)
 		}
+		got := waitText(tc.status, tc.want)
 		cancelFlow()
-		if got := waitText(tc.status, tc.want); got != tc.want {
+		if got != tc.want {
+			t.Logf("authorization server:\n%s", strings.Join(as.Logs(), "\n"))
 			t.Errorf("%s: the page says %q, want %q", tc.name, got, tc.want)
 		}
 	}
