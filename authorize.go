@@ -158,6 +158,9 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 // work yet.
 func (c *Client) Prepare(ctx context.Context) error {
 	_, err := c.discover(context.WithValue(ctx, quietKey{}, true), nil, false)
+	if errors.Is(err, errDiscoveryUnsure) {
+		return nil
+	}
 	return err
 }
 

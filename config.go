@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -128,6 +129,11 @@ type Client struct {
 	records records
 	locker  Locker
 	now     func() time.Time
+
+	// discovering is the discovery in flight without a challenge (Prepare,
+	// or a sign-in from a click): a second one joins it (discovery.go).
+	discoveryMu sync.Mutex
+	discovering *inflightDiscovery
 }
 
 // NewClient validates cfg and returns a Client. Bad options are an

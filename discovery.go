@@ -2,6 +2,7 @@ package mcpoauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -183,7 +184,46 @@ func (r *authServerRecord) validate() error {
 // its PRM only there). Cached results younger than DiscoveryTTL are used
 // unless fresh is set; a 401 always re-reads the server's PRM, so that an
 // authorization server move is noticed.
+//
+// A discovery without a challenge joins one already in flight (the
+// background Prepare a client starts, when the user clicks before it
+// ended): the server is not asked twice.
 func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) (*serverInfo, error) {
+	if ch != nil || fresh {
+		return c.discoverOnce(ctx, ch, fresh)
+	}
+	c.discoveryMu.Lock()
+	if d := c.discovering; d != nil {
+		c.discoveryMu.Unlock()
+		select {
+		case <-d.done:
+			if d.err == nil {
+				return d.info, nil
+			}
+			return c.discoverOnce(ctx, nil, false) // try for ourselves
+		case <-ctx.Done():
+			return nil, contextError(ctx, "discovery")
+		}
+	}
+	d := &inflightDiscovery{done: make(chan struct{})}
+	c.discovering = d
+	c.discoveryMu.Unlock()
+	d.info, d.err = c.discoverOnce(ctx, nil, false)
+	c.discoveryMu.Lock()
+	c.discovering = nil
+	c.discoveryMu.Unlock()
+	close(d.done)
+	return d.info, d.err
+}
+
+// inflightDiscovery is a discovery others may wait for.
+type inflightDiscovery struct {
+	done chan struct{}
+	info *serverInfo
+	err  error
+}
+
+func (c *Client) discoverOnce(ctx context.Context, ch *BearerChallenge, fresh bool) (*serverInfo, error) {
 	now := c.now().Unix()
 	if !fresh {
 		var info serverInfo
@@ -216,10 +256,16 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 	if ch != nil {
 		info.ChallengeScope = ch.Scope
 	}
+	quiet := ctx.Value(quietKey{}) != nil
 	var issuer string
 	if prm != nil {
 		info.PRM, info.ResourceMetadataURL, info.Resource = prm, prmURL, prm.Resource
 		issuer = prm.AuthorizationServers[0]
+	} else if quiet && ch == nil {
+		// Work the app did not ask for, without a challenge: a server may
+		// name its metadata only in the 401 to a real request, so "no
+		// metadata" is a guess here, and a guess is never cached.
+		return nil, errDiscoveryUnsure
 	} else {
 		// 2025-03-26 servers: no PRM, the MCP origin is the authorization server.
 		info.Legacy, info.Resource = true, c.mcpKey
@@ -232,11 +278,23 @@ func (c *Client) discover(ctx context.Context, ch *BearerChallenge, fresh bool) 
 		return nil, err
 	}
 	info.AuthServer = as
+	if quiet {
+		// A discovery that started later (a 401's) may have finished first:
+		// background work never overwrites it.
+		var newer serverInfo
+		if ok, _ := c.records.load(ctx, c.records.resourceKey(c.mcpKey), &newer); ok && newer.FetchedAt >= now {
+			return &newer, nil
+		}
+	}
 	if err := c.records.save(ctx, c.records.resourceKey(c.mcpKey), info); err != nil {
 		return nil, err
 	}
 	return info, nil
 }
+
+// errDiscoveryUnsure: background discovery found no metadata without a
+// challenge, and cached nothing (Prepare reports no error for it).
+var errDiscoveryUnsure = errors.New("no protected resource metadata found without a challenge; nothing cached")
 
 // authServerMetadata returns the issuer's metadata from the per-issuer
 // cache or from the network.

@@ -1,9 +1,12 @@
 package mcpoauth_test
 
 import (
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	mcpoauth "github.com/mcp-oauth-wasm/mcp-oauth-wasm"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
@@ -221,5 +224,76 @@ func TestPrepareDiscoversAhead(t *testing.T) {
 		if strings.Contains(p, "well-known") || strings.HasSuffix(p, " /mcp") {
 			t.Fatalf("the sign-in after Prepare still discovered: %s", p)
 		}
+	}
+}
+
+// A sign-in that starts while the background Prepare is still discovering
+// joins it: the server's metadata is fetched once.
+func TestAuthorizeJoinsDiscoveryInFlight(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{})
+	slow := func(req *http.Request) (*http.Response, error) {
+		if strings.Contains(req.URL.Path, "oauth-protected-resource") {
+			time.Sleep(300 * time.Millisecond)
+		}
+		if testFetch != nil {
+			return testFetch(req)
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	c, _ := newClient(t, s, func(c *mcpoauth.Config) { c.Fetch = slow })
+	prepared := make(chan error, 1)
+	go func() { prepared <- c.Prepare(ctx(t)) }()
+	time.Sleep(50 * time.Millisecond)
+	if _, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-prepared; err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/.well-known/oauth-protected-resource/mcp", "/.well-known/oauth-authorization-server"} {
+		if n := countPaths(s, path); n != 1 {
+			t.Errorf("%s fetched %d times, want once", path, n)
+		}
+	}
+	if n := countPaths(s, "/mcp"); n != 1 {
+		t.Errorf("the MCP server was probed %d times, want once", n)
+	}
+}
+
+// A server that names its metadata only in the 401 to a real request
+// (its GET answers 405): background preparation finds none, and caches no
+// guess (it would be the 2025-03-26 fallback, the MCP origin as the
+// authorization server); the sign-in the 401 starts then finds the real
+// one, and a later Prepare does not overwrite it. (The conformance suite's
+// auth/metadata-var3 failed once on this race in the browser.)
+func TestPrepareCachesNoGuess(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{PRM: "header"})
+	getIs405 := func(req *http.Request) (*http.Response, error) {
+		if req.Method == http.MethodGet && req.URL.Path == "/mcp" {
+			return &http.Response{StatusCode: http.StatusMethodNotAllowed, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("")), Request: req}, nil
+		}
+		if testFetch != nil {
+			return testFetch(req)
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	store := mcpoauth.NewMemoryStore()
+	c, _ := newClient(t, s, func(c *mcpoauth.Config) { c.Fetch = getIs405; c.Store = store })
+	if err := c.Prepare(ctx(t)); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	if keys, _ := store.Keys(ctx(t)); len(keys) != 0 {
+		t.Fatalf("Prepare cached a guess: %v", keys)
+	}
+	mustCall(t, c, s.MCPURL(), "ping") // POST: 401 with the metadata's URL, then the sign-in
+	if err := c.Prepare(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := c.Tokens(ctx(t))
+	if tok == nil || tok.Issuer != s.Issuer() {
+		t.Fatalf("tokens %+v, want them from %s", tok, s.Issuer())
+	}
+	if _, err := c.AccessToken(ctx(t)); err != nil {
+		t.Fatalf("after Prepare the tokens are refused: %v", err)
 	}
 }

@@ -63,14 +63,18 @@ async function barrier(op, name, value) {
 }
 
 // withLock is lock, plus the barrier above when the records live in Web
-// Storage (other tabs see them).
-export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs } = {}) {
+// Storage (other tabs see them). isNewer(current, expected) tells a value
+// written since the last holder left (outside the lock: a new sign-in,
+// storage.setTokens, another tab) from a stale view of an older one: the
+// wait is only for the second, so a write outside the lock costs nothing.
+export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs, isNewer = () => false } = {}) {
   if (!webStorage || !globalThis.indexedDB) return lock(name, fn, { signal, timeoutMs });
   return lock(name, async () => {
     const expected = await barrier('get', name).catch(() => undefined);
     if (expected !== undefined) {
       const deadline = Date.now() + 500;
-      while (webStorage.getItem(watchedKey) !== expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      const settled = () => { const v = webStorage.getItem(watchedKey); return v === expected || isNewer(v, expected); };
+      while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     }
     try {
       return await fn();
