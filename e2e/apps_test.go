@@ -36,16 +36,7 @@ func TestAppsUseThePackage(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	as, err := peers.StartAuthServer(ctx, peers.AuthServerOptions{Interactions: "forms"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer as.Stop()
-	mcp, err := peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mcp.Stop()
+	_, mcp := startFormsPeers(t, ctx, nil)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), browser.Options(
 		chromedp.Flag("disable-popup-blocking", false), // the popup opens inside the click, or not at all
@@ -71,6 +62,24 @@ func TestAppsUseThePackage(t *testing.T) {
 			})
 		}
 	}
+}
+
+// startFormsPeers starts oidc-provider with its login and consent forms
+// (CORS for corsOrigins; nil: any loopback origin) and the TypeScript SDK
+// MCP server it protects, both stopped when the test ends.
+func startFormsPeers(t *testing.T, ctx context.Context, corsOrigins []string) (as, mcp *peers.Process) {
+	t.Helper()
+	as, err := peers.StartAuthServer(ctx, peers.AuthServerOptions{Interactions: "forms", CORSOrigins: corsOrigins})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(as.Stop)
+	mcp, err = peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mcp.Stop)
+	return as, mcp
 }
 
 var (

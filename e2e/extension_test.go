@@ -13,7 +13,6 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/browser"
-	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/peers"
 )
 
 // TestExtensionSignsIn: the MV3 example extension (examples/extension, with
@@ -34,16 +33,7 @@ func TestExtensionSignsIn(t *testing.T) {
 	defer cancel()
 	// The extension's origin is chrome-extension://<id>: the authorization
 	// server must allow it for CORS (README, "Browser extension").
-	as, err := peers.StartAuthServer(ctx, peers.AuthServerOptions{Interactions: "forms", CORSOrigins: []string{"*"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer as.Stop()
-	mcp, err := peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mcp.Stop()
+	as, mcp := startFormsPeers(t, ctx, []string{"*"})
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, browser.Options(
 		chromedp.Flag("disable-extensions", false),
