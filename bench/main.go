@@ -520,12 +520,12 @@ func (e *env) isPageRequest(q request, s side) bool {
 
 // ourCode lists the URL paths of what a page that signs in with this
 // module downloads: its ES modules (web/*.js but the callback page's
-// script), wasm_exec.js and the wasm.
+// script, the worker entry and the test helper), wasm_exec.js and the wasm.
 func ourCode(root string) []string {
 	files, _ := filepath.Glob(filepath.Join(root, "web", "*.js"))
 	var out []string
 	for _, f := range files {
-		if b := filepath.Base(f); b != "callback.js" && b != "wasm_exec.js" {
+		if b := filepath.Base(f); b != "callback.js" && b != "wasm_exec.js" && b != "worker.js" && b != "testing.js" {
 			out = append(out, "/"+b)
 		}
 	}

@@ -40,8 +40,27 @@ var contentTypes = map[string]string{
 	".json": "application/json",
 }
 
-// webFiles are what a web app serves from web/ (README "In a web page").
-var webFiles = []string{"mcp-oauth.js", "mcp-oauth.wasm", "wasm_exec.js", "callback.html", "callback.js"}
+// webFiles are what a web app serves from web/: the npm package's files
+// (web/package.json), but the types and the readme.
+func webFiles(webDir string) ([]string, error) {
+	raw, err := os.ReadFile(filepath.Join(webDir, "package.json"))
+	if err != nil {
+		return nil, err
+	}
+	var pkg struct {
+		Files []string `json:"files"`
+	}
+	if err := json.Unmarshal(raw, &pkg); err != nil {
+		return nil, fmt.Errorf("web/package.json: %w", err)
+	}
+	var out []string
+	for _, f := range pkg.Files {
+		if !strings.HasSuffix(f, ".d.ts") && !strings.HasSuffix(f, ".md") {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
 
 // loadAssets reads web/'s module files and bench/pages, and compresses
 // them (cached by content in cacheDir; the first run takes ~15 s for the
@@ -64,7 +83,11 @@ func loadAssets(webDir, pagesDir, cacheDir, node string) (map[string]*asset, err
 		assets[urlPath] = &asset{name: urlPath, src: src, raw: b, ctype: ct, mod: st.ModTime()}
 		return nil
 	}
-	for _, f := range webFiles {
+	files, err := webFiles(webDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
 		if err := add("/"+f, filepath.Join(webDir, f)); err != nil {
 			return nil, fmt.Errorf("%w (build the browser module first: ./build.sh)", err)
 		}

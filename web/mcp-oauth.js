@@ -16,6 +16,13 @@
 //   urls.js, errors.js    the canonical MCP URL; McpOAuthError
 //   contract.js           generated from the engine: every shared value
 
+// Every module is imported from here, even those only client.js uses, so
+// that a page without a bundler fetches them all in one wave after this
+// file rather than level by level (README, Performance).
+import './locks.js';
+import './callback-channel.js';
+import './user-agents.js';
+import './records.js';
 import { CONTRACT } from './contract.js';
 import { McpOAuthError, abortable, abortedError, fail, goCall } from './errors.js';
 import { setWasmUrl, startEngine } from './engine.js';
