@@ -58,6 +58,12 @@ type Error struct {
 	OAuthErrorDescription string
 	// Status is the HTTP status of the response that caused the error, if any.
 	Status int
+	// URL and Reason, on a network_error: the URL that got no answer the
+	// page could read, and why, when the transport can tell (the browser
+	// module probes): "cors" (the server answered, but not to this
+	// origin) or "unreachable" (nothing answered).
+	URL    string
+	Reason string
 	// Err is the underlying cause, if any.
 	Err error
 }

@@ -2,6 +2,7 @@ package mcpoauth_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -289,5 +290,55 @@ func TestErrorsNeverCarryTokens(t *testing.T) {
 		if strings.Contains(p, tok.AccessToken) || strings.Contains(p, tok.RefreshToken) {
 			t.Fatal("a progress event carries a token")
 		}
+	}
+}
+
+// TestNetworkErrorsSayWhy: a transport that can tell why a request got no
+// answer (the browser module probes) makes a network_error that carries the
+// URL and the reason, and whose message names the fix: the CORS header (and
+// the preflight, for a request that needs one), or an address where
+// nothing answers.
+func TestNetworkErrorsSayWhy(t *testing.T) {
+	for _, tc := range []struct {
+		reason string
+		want   []string
+	}{
+		{"cors", []string{"blocked by the browser", "Access-Control-Allow-Origin"}},
+		{"unreachable", []string{"nothing answered"}},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			noAnswer := func(req *http.Request) (*http.Response, error) {
+				return nil, &mcpoauth.NoAnswer{Reason: tc.reason, Err: errors.New("Failed to fetch")}
+			}
+			url := "https://mcp.example.com/mcp"
+			_, err := mcpoauth.CheckIfAuthRequired(ctx(t), noAnswer, url, nil)
+			wantCode(t, err, mcpoauth.CodeNetworkError)
+			var e *mcpoauth.Error
+			if !errors.As(err, &e) || e.URL != url || e.Reason != tc.reason {
+				t.Fatalf("error %+v, want URL %s and reason %s", err, url, tc.reason)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(e.Message, w) {
+					t.Errorf("message %q does not say %q", e.Message, w)
+				}
+			}
+		})
+	}
+	// A request that needs a preflight (a JSON registration) names it.
+	s := newServer(t, mcpoauthtest.Options{})
+	blocked := func(req *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(req.URL.Path, "/register") {
+			return nil, &mcpoauth.NoAnswer{Reason: "cors", Err: errors.New("Failed to fetch")}
+		}
+		if testFetch != nil {
+			return testFetch(req)
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	}
+	c, _ := newClient(t, s, func(c *mcpoauth.Config) { c.Fetch = blocked })
+	_, err := c.Authorize(ctx(t), mcpoauth.AuthorizeOptions{})
+	wantCode(t, err, mcpoauth.CodeNetworkError)
+	if !strings.Contains(err.Error(), "preflight (OPTIONS) of this POST") || !strings.Contains(err.Error(), "/register") {
+		t.Errorf("registration blocked by CORS: %v", err)
 	}
 }

@@ -82,9 +82,21 @@ func (h httpClient) send(ctx context.Context, req *http.Request, what string) (*
 	return &response{url: req.URL.String(), status: resp.StatusCode, header: resp.Header, body: body}, nil
 }
 
+// NoAnswer is what a RoundTripFunc returns when a request got no answer it
+// could read, and it can tell why: Reason is "cors" (the server answered,
+// but not to this page's origin) or "unreachable" (nothing answered). The
+// browser module tells them apart with a no-cors probe of the same URL.
+type NoAnswer struct {
+	Reason string
+	Err    error
+}
+
+func (n *NoAnswer) Error() string { return n.Reason + ": " + n.Err.Error() }
+func (n *NoAnswer) Unwrap() error { return n.Err }
+
 // roundTrip sends req with ctx and maps transport failures to network_error
-// (naming the URL and the likely CORS cause), timeout or aborted. The
-// caller closes the body.
+// (naming the URL, and why when the transport knows), timeout or aborted.
+// The caller closes the body.
 func (h httpClient) roundTrip(ctx context.Context, req *http.Request, what string) (*http.Response, error) {
 	resp, err := h.do(req.WithContext(ctx))
 	if err != nil {
@@ -95,11 +107,32 @@ func (h httpClient) roundTrip(ctx context.Context, req *http.Request, what strin
 		if errors.As(err, &e) {
 			return nil, e
 		}
-		return nil, wrapError(CodeNetworkError, err,
-			"the %s to %s failed before any answer came back (%v); in a browser this usually means the server does not allow requests from this page's origin (CORS), or it is unreachable",
-			what, req.URL.Redacted(), err)
+		return nil, networkError(req, what, err)
 	}
 	return resp, nil
+}
+
+// networkError says which request got no answer, and what to fix.
+func networkError(req *http.Request, what string, err error) *Error {
+	u := req.URL.Redacted()
+	e := &Error{Code: CodeNetworkError, URL: u, Err: err}
+	var na *NoAnswer
+	if !errors.As(err, &na) {
+		e.Message = fmt.Sprintf("the %s to %s failed before any answer came back (%v); in a browser this usually means the server does not allow requests from this page's origin (CORS), or it is unreachable", what, u, err)
+		return e
+	}
+	e.Reason = na.Reason
+	switch na.Reason {
+	case "cors":
+		fix := "its answers need an Access-Control-Allow-Origin header that allows this page's origin"
+		if req.Method != http.MethodGet || req.Header.Get("Authorization") != "" || req.Header.Get("Content-Type") == "application/json" {
+			fix += fmt.Sprintf(", and it must answer the CORS preflight (OPTIONS) of this %s, allowing its method and headers (Content-Type, Authorization)", req.Method)
+		}
+		e.Message = fmt.Sprintf("the %s to %s was blocked by the browser: the server answered, but not to this page's origin (CORS); %s", what, u, fix)
+	default:
+		e.Message = fmt.Sprintf("the %s to %s got no answer: nothing answered at that address (the server is down, or the URL is wrong)", what, u)
+	}
+	return e
 }
 
 // get sends a GET that asks for JSON. It sends no custom headers beyond

@@ -104,6 +104,12 @@ func errorObject(err error) any {
 	if e.Status != 0 {
 		o["status"] = e.Status
 	}
+	if e.URL != "" {
+		o["url"] = e.URL
+	}
+	if e.Reason != "" {
+		o["reason"] = e.Reason
+	}
 	v, verr := safejs.ValueOf(o)
 	if verr != nil {
 		return err.Error()

@@ -80,7 +80,8 @@ func fetchRoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, ctx.Err()
 		}
 		// A TypeError: the browser says no more than "Failed to fetch".
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "TypeError: "))
+		cause := errors.New(strings.TrimPrefix(err.Error(), "TypeError: "))
+		return nil, &mcpoauth.NoAnswer{Reason: noAnswerReason(ctx, req.URL.String()), Err: cause}
 	}
 	status := jsInt(resp, "status")
 	if jsString(resp, "type") == "opaqueredirect" {
@@ -190,4 +191,23 @@ func mustCall(v safejs.Value, method string) safejs.Value {
 		return safejs.Undefined()
 	}
 	return r
+}
+
+// noAnswerReason tells why a fetch got no answer, the way an inspector
+// needs to know: a no-cors fetch of the same URL resolves (opaque) when
+// the server is up but sends no CORS headers for this origin, and rejects
+// again when nothing answers there.
+func noAnswerReason(ctx context.Context, url string) string {
+	init, err := safejs.ValueOf(map[string]any{"mode": "no-cors", "credentials": "omit", "cache": "no-store"})
+	if err != nil {
+		return "unreachable"
+	}
+	p, err := safejs.Global().Call("fetch", url, init)
+	if err != nil {
+		return "unreachable"
+	}
+	if _, err := await(ctx, p, mcpoauth.CodeNetworkError); err != nil {
+		return "unreachable"
+	}
+	return "cors"
 }

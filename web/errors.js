@@ -3,13 +3,15 @@
 // abort) becomes one. The codes are the engine's (contract.js).
 
 export class McpOAuthError extends Error {
-  constructor({ code, message, oauthError, oauthErrorDescription, status } = {}) {
+  constructor({ code, message, oauthError, oauthErrorDescription, status, url, reason } = {}) {
     super(message || code || 'mcp-oauth error');
     this.name = 'McpOAuthError';
     this.code = code || 'invalid_config';
     if (oauthError) this.oauthError = oauthError;
     if (oauthErrorDescription) this.oauthErrorDescription = oauthErrorDescription;
     if (status) this.status = status;
+    if (url) this.url = url;
+    if (reason) this.reason = reason;
   }
 }
 

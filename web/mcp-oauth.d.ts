@@ -37,6 +37,10 @@ export declare class McpOAuthError extends Error {
   readonly oauthErrorDescription?: string;
   /** HTTP status of the response that caused the error, when there was one. */
   readonly status?: number;
+  /** network_error: the URL that got no answer the page could read. */
+  readonly url?: string;
+  /** network_error: 'cors' (the server answered, but not to this origin: it lacks CORS headers for it) or 'unreachable' (nothing answered). */
+  readonly reason?: 'cors' | 'unreachable';
 }
 
 /** Stored tokens. expires_at and issued_at are seconds since the Unix epoch. */
