@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -498,5 +499,47 @@ func TestPeersCheckIfAuthRequired(t *testing.T) {
 	got, err := mcpoauth.CheckIfAuthRequired(ctx, nil, closed, nil)
 	if code := mcpoauth.CodeOf(err); code != mcpoauth.CodeNetworkError {
 		t.Errorf("CheckIfAuthRequired(closed port) = %v, %v (code %q); want a network_error", got, err, code)
+	}
+}
+
+// TestPeersSignOut: against oidc-provider with revocation enabled, sign-out
+// revokes the refresh token and the access token (RFC 7009, with the
+// client's authentication); afterwards the token endpoint refuses the old
+// refresh token, and the next call asks the user again.
+func TestPeersSignOut(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	as := peersStartAuthServer(t, peers.AuthServerOptions{Interactions: "auto"})
+	mcp := peersStartMCPServer(t, as.URL, peers.MCPServerOptions{})
+	ua := newPeersCountingUA()
+	client := newPeersClient(t, mcpoauth.Config{MCPURL: mcp.URL, UserAgent: ua})
+	peersConnect(t, ctx, client, mcp.URL)
+	before, err := client.Tokens(ctx)
+	if err != nil || before == nil || before.RefreshToken == "" {
+		t.Fatalf("tokens: %+v, %v; want a refresh token", before, err)
+	}
+
+	res, err := client.SignOut(ctx)
+	if err != nil || !res.Revoked {
+		t.Fatalf("SignOut = %+v, %v", res, err)
+	}
+	if l := as.LogsMatching("POST /token/revocation", "-> 200"); len(l) != 2 {
+		t.Errorf("AS log: want two revocations answered 200, got %q (all: %q)", l, as.LogsMatching("revocation"))
+	}
+	// The old refresh token, straight at the token endpoint: refused.
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {before.RefreshToken}, "client_id": {before.ClientID}, "resource": {before.Resource}}
+	resp, err := http.PostForm(as.URL+"/token", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "invalid_grant") {
+		t.Errorf("the revoked refresh token: HTTP %d %s, want 400 invalid_grant", resp.StatusCode, body)
+	}
+	// The next call asks the user again.
+	peersConnect(t, ctx, client, mcp.URL)
+	if n := ua.n.Load(); n != 2 {
+		t.Errorf("the authorization page was opened %d times, want 2 (sign-in, then again after sign-out)", n)
 	}
 }

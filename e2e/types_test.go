@@ -23,6 +23,7 @@ import (
 //     lacks).
 func TestTypesCompile(t *testing.T) {
 	installExamples(t)
+	npmInExamples(t, "run", "build:extension") // the extension imports its copy of the package
 	dir := filepath.Join("examples", ".typecheck")
 	_ = os.RemoveAll(dir)
 	if err := os.MkdirAll(filepath.Join(dir, "snippets"), 0o755); err != nil {

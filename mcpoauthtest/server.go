@@ -56,6 +56,8 @@ type Options struct {
 	CIMD bool
 	// NoRegistration removes the registration endpoint.
 	NoRegistration bool
+	// NoRevocation removes the RFC 7009 revocation endpoint.
+	NoRevocation bool
 	// AuthMethods is token_endpoint_auth_methods_supported.
 	AuthMethods []string
 	// ASScopes is the metadata's scopes_supported.
@@ -263,6 +265,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveToken(w, r)
 	case p == ip+"/register" && !s.Opts.NoRegistration:
 		s.serveRegister(w, r)
+	case p == ip+"/revoke" && !s.Opts.NoRevocation:
+		s.serveRevoke(w, r)
 	case s.Opts.Fallback != nil:
 		s.Opts.Fallback.ServeHTTP(w, r)
 	default:
@@ -313,6 +317,9 @@ func (s *Server) serveMetadata(w http.ResponseWriter) {
 	}
 	if !s.Opts.NoRegistration {
 		doc["registration_endpoint"] = iss + "/register"
+	}
+	if !s.Opts.NoRevocation {
+		doc["revocation_endpoint"] = iss + "/revoke"
 	}
 	if !s.Opts.NoPKCEMethods {
 		m := s.Opts.PKCEMethods
@@ -581,4 +588,20 @@ func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"jsonrpc": "2.0", "id": msg.ID, "result": map[string]any{"method": msg.Method, "scope": tok.scope}})
+}
+
+// serveRevoke is RFC 7009 token revocation: the client authenticates as at
+// the token endpoint; the token (refresh or access) stops working; an
+// unknown token is still a 200 (§2.2).
+func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.authenticate(r); !ok {
+		oauthErr(w, 401, "invalid_client", "client authentication failed")
+		return
+	}
+	tok := r.PostForm.Get("token")
+	s.mu.Lock()
+	delete(s.refresh, tok)
+	delete(s.access, tok)
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
 }

@@ -279,7 +279,14 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 			}
 			return nil, c.SetClientInfo(ctx, &ci)
 		},
-		"clear":   func(ctx context.Context, args []safejs.Value) (any, error) { return nil, c.Clear(ctx) },
+		"clear": func(ctx context.Context, args []safejs.Value) (any, error) { return nil, c.Clear(ctx) },
+		"signOut": func(ctx context.Context, args []safejs.Value) (any, error) {
+			r, err := c.SignOut(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return jsonString(r)
+		},
 		"prepare": func(ctx context.Context, args []safejs.Value) (any, error) { return nil, c.Prepare(ctx) },
 	}
 	for name, m := range methods {

@@ -260,6 +260,18 @@ export class Client extends EventTarget {
     }
   }
 
+  // signOut revokes the tokens at the authorization server (RFC 7009, the
+  // refresh token first) and forgets them here; tokenchange fires in every
+  // tab. It resolves with {revoked, reason?}: revoked is false, with the
+  // reason, when the server has no revocation endpoint or refused.
+  async signOut({ signal } = {}) {
+    if (signal?.aborted) throw abortedError('signOut');
+    const work = (async () => JSON.parse(await goCall((await this.#engine()).signOut(signal))))();
+    const result = await abortable(work, signal, null, 'signOut');
+    this.#cache.invalidate();
+    return result;
+  }
+
   async clear({ signal } = {}) {
     if (signal?.aborted) throw abortedError('clear');
     await goCall((await this.#engine()).clear(signal));

@@ -142,6 +142,8 @@ export interface McpOAuthClient extends EventTarget {
   readonly storage: ClientStorage;
   /** Forget tokens, registration and discovery results for this server. */
   clear(options?: { signal?: AbortSignal }): Promise<void>;
+  /** Revoke the tokens at the authorization server (RFC 7009: the refresh token, then the access token) and forget them here; tokenchange fires in every tab. The registration is kept. */
+  signOut(options?: { signal?: AbortSignal }): Promise<SignOutResult>;
   addEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   removeEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
@@ -159,6 +161,9 @@ export interface McpOAuthEventMap {
 }
 
 export interface RedirectResult { mcpUrl: string; tokens: Tokens; returnTo: string }
+
+/** What signOut did. The tokens are forgotten here in every case; revoked says whether the authorization server revoked them too, reason why not (no revocation_endpoint, a refusal, not signed in). */
+export interface SignOutResult { revoked: boolean; reason?: string }
 
 export interface McpOAuth {
   readonly version: string;
