@@ -24,7 +24,7 @@ import (
 )
 
 func TestBrowserPopupFlow(t *testing.T) {
-	_, b := openDemo(t, "popup")
+	demo, b := openDemo(t, "popup")
 
 	b.clickAndSignInPopup("#connect", true)
 	b.waitConnected()
@@ -36,6 +36,16 @@ func TestBrowserPopupFlow(t *testing.T) {
 	}
 	if path := os.Getenv("MCP_OAUTH_SCREENSHOT"); path != "" {
 		b.screenshot(path)
+	}
+
+	// Sign out: oidc-provider revokes the tokens, and they are gone here.
+	b.do("clicking Sign out", chromedp.Click(chromedp.CSS("#sign-out")))
+	b.waitStatus("Signed out: the authorization server revoked the tokens.", 15*time.Second)
+	if r := b.tokenRecords(); len(r) != 0 {
+		t.Errorf("after Sign out localStorage still holds %d tokens records", len(r))
+	}
+	if n := demo.countLog(asLog, "POST /token/revocation", "-> 200"); n != 2 {
+		t.Errorf("the authorization server answered %d revocations, want 2 (refresh token, access token)", n)
 	}
 }
 

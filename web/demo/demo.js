@@ -20,6 +20,7 @@ const els = {
   connect: $('connect'),
   cancel: $('cancel'),
   forget: $('forget'),
+  signOut: $('sign-out'),
   status: $('status'),
   error: $('error'),
   progress: $('progress'),
@@ -451,6 +452,34 @@ async function callTool(name, args) {
   }
 }
 
+// Sign out: revoke the tokens at the authorization server and forget them
+// (the registration stays).
+async function onSignOut() {
+  clearError();
+  if (!state.mcpOAuth) return;
+  let client;
+  try {
+    client = currentClient();
+  } catch (err) {
+    showError(err);
+    return;
+  }
+  state.run++;
+  state.abort?.abort();
+  state.abort = null;
+  const transport = state.transport;
+  disconnect();
+  els.result.hidden = true;
+  try {
+    await transport?.terminateSession().catch(() => {});
+    const { revoked, reason } = await client.signOut();
+    setTokens(null);
+    setStatus('idle', revoked ? 'Signed out: the authorization server revoked the tokens.' : `Signed out here; not revoked: ${reason}`);
+  } catch (err) {
+    showError(err, 'Signing out failed');
+  }
+}
+
 async function onForget() {
   clearError();
   if (!state.mcpOAuth) return;
@@ -521,6 +550,7 @@ async function main() {
 
   els.form.addEventListener('submit', onConnect);
   els.forget.addEventListener('click', onForget);
+  els.signOut.addEventListener('click', onSignOut);
   els.cancel.addEventListener('click', () => {
     els.cancel.hidden = true;
     state.abort?.abort();
@@ -543,6 +573,7 @@ async function main() {
   els.version.textContent = `mcp-oauth-wasm ${state.mcpOAuth.version}`;
   els.connect.disabled = false;
   els.forget.disabled = false;
+  els.signOut.disabled = false;
 
   // Redirect mode, on return from the authorization server.
   let result = null;
