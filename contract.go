@@ -43,6 +43,12 @@ type Contract struct {
 	// Options maps each Options JSON name to its type: "string",
 	// "boolean", "string[]" or "object".
 	Options map[string]string `json:"options"`
+	// MCPURLChars are the characters an MCP URL may contain as written,
+	// and LoopbackHosts the hosts where it may use plain http (IPv6
+	// without brackets): the parts of the canonical-URL grammar
+	// (canonicalurl.go) that the browser layer checks too.
+	MCPURLChars   string   `json:"mcpUrlChars"`
+	LoopbackHosts []string `json:"loopbackHosts"`
 }
 
 // Storage record kinds (the third part of a key).
@@ -82,6 +88,8 @@ func BrowserContract() Contract {
 		RefreshSkewSeconds:     int64(defaultRefreshSkew / time.Second),
 		PendingLifetimeSeconds: int64(pendingLifetime / time.Second),
 		Options:                optionTypes(),
+		MCPURLChars:            mcpURLChars,
+		LoopbackHosts:          append([]string(nil), loopbackHosts...),
 	}
 }
 

@@ -87,9 +87,15 @@ func (h httpClient) send(ctx context.Context, req *http.Request, what string) (*
 // but not to this page's origin) or "unreachable" (nothing answered). The
 // browser module tells them apart with a no-cors probe of the same URL.
 type NoAnswer struct {
-	Reason string
+	Reason string // ReasonCORS or ReasonUnreachable
 	Err    error
 }
+
+// The reasons of a NoAnswer (and of a network_error's Reason).
+const (
+	ReasonCORS        = "cors"
+	ReasonUnreachable = "unreachable"
+)
 
 func (n *NoAnswer) Error() string { return n.Reason + ": " + n.Err.Error() }
 func (n *NoAnswer) Unwrap() error { return n.Err }
@@ -123,7 +129,7 @@ func networkError(req *http.Request, what string, err error) *Error {
 	}
 	e.Reason = na.Reason
 	switch na.Reason {
-	case "cors":
+	case ReasonCORS:
 		fix := "its answers need an Access-Control-Allow-Origin header that allows this page's origin"
 		if req.Method != http.MethodGet || req.Header.Get("Authorization") != "" || req.Header.Get("Content-Type") == "application/json" {
 			fix += fmt.Sprintf(", and it must answer the CORS preflight (OPTIONS) of this %s, allowing its method and headers (Content-Type, Authorization)", req.Method)

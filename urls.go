@@ -3,6 +3,7 @@ package mcpoauth
 import (
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -12,13 +13,11 @@ import (
 
 // isLoopbackHost reports whether host (without port) is one of the loopback
 // names the MCP spec lets use plain http: localhost, 127.0.0.1 and ::1.
-func isLoopbackHost(host string) bool {
-	switch strings.ToLower(host) {
-	case "localhost", "127.0.0.1", "::1":
-		return true
-	}
-	return false
-}
+func isLoopbackHost(host string) bool { return slices.Contains(loopbackHosts, strings.ToLower(host)) }
+
+// loopbackHosts are the hosts (IPv6 without brackets) where plain http is
+// allowed; the browser layer reads them from the Contract.
+var loopbackHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // parseSecureURL parses raw as an absolute http(s) URL and enforces the
 // spec's transport rule (MCP authorization, "Communication Security"): https

@@ -38,7 +38,7 @@ func TestBrowserContract(t *testing.T) {
 		const { CONTRACT } = await import('/contract.js');
 		const { freshToken } = await import('/records.js');
 		const go = globalThis.__mcpOAuthGo;
-		const out = { SameContract: JSON.stringify(JSON.parse(go.contract)) === JSON.stringify(CONTRACT),
+		const out = { SameContract: JSON.stringify(JSON.parse(go.contract())) === JSON.stringify(CONTRACT),
 			JSVersion: api.version, GoVersion: go.version, Disagreements: [], Cases: 0, SignedIn: '' };
 		const f = CONTRACT.tokenFields;
 		const now = 1800000000;

@@ -523,8 +523,13 @@ func TestPeersSignOut(t *testing.T) {
 	if err != nil || !res.Revoked {
 		t.Fatalf("SignOut = %+v, %v", res, err)
 	}
-	if l := as.LogsMatching("POST /token/revocation", "-> 200"); len(l) != 2 {
-		t.Errorf("AS log: want two revocations answered 200, got %q (all: %q)", l, as.LogsMatching("revocation"))
+	// The server logs a request after answering it: wait for both lines.
+	revocations := as.LogsMatching("POST /token/revocation", "-> 200")
+	for deadline := time.Now().Add(3 * time.Second); len(revocations) < 2 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		revocations = as.LogsMatching("POST /token/revocation", "-> 200")
+	}
+	if len(revocations) != 2 {
+		t.Errorf("AS log: want two revocations answered 200, got %q (all: %q)", revocations, as.LogsMatching("revocation"))
 	}
 	// The old refresh token, straight at the token endpoint: refused.
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {before.RefreshToken}, "client_id": {before.ClientID}, "resource": {before.Resource}}

@@ -44,6 +44,7 @@ func TestBrowserPopupFlow(t *testing.T) {
 	if r := b.tokenRecords(); len(r) != 0 {
 		t.Errorf("after Sign out localStorage still holds %d tokens records", len(r))
 	}
+	demo.waitLog(t, 2, 5*time.Second, asLog, "POST /token/revocation", "-> 200") // logged after the answer
 	if n := demo.countLog(asLog, "POST /token/revocation", "-> 200"); n != 2 {
 		t.Errorf("the authorization server answered %d revocations, want 2 (refresh token, access token)", n)
 	}

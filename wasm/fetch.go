@@ -200,14 +200,14 @@ func mustCall(v safejs.Value, method string) safejs.Value {
 func noAnswerReason(ctx context.Context, url string) string {
 	init, err := safejs.ValueOf(map[string]any{"mode": "no-cors", "credentials": "omit", "cache": "no-store"})
 	if err != nil {
-		return "unreachable"
+		return mcpoauth.ReasonUnreachable
 	}
 	p, err := safejs.Global().Call("fetch", url, init)
 	if err != nil {
-		return "unreachable"
+		return mcpoauth.ReasonUnreachable
 	}
 	if _, err := await(ctx, p, mcpoauth.CodeNetworkError); err != nil {
-		return "unreachable"
+		return mcpoauth.ReasonUnreachable
 	}
-	return "cors"
+	return mcpoauth.ReasonCORS
 }

@@ -24,9 +24,7 @@ func main() {
 		panic(err)
 	}
 	_ = api.Set("version", mcpoauth.Version)
-	if contract, err := json.Marshal(mcpoauth.BrowserContract()); err == nil {
-		_ = api.Set("contract", string(contract))
-	}
+	_ = api.Set("contract", export(contractJSON))
 	_ = api.Set("tokensFresh", export(tokensFresh))
 	_ = api.Set("checkIfAuthRequired", export(checkIfAuthRequired))
 	_ = api.Set("newClient", export(newClient))
@@ -83,6 +81,16 @@ func checkIfAuthRequired(args []safejs.Value) any {
 		defer stop()
 		return mcpoauth.CheckIfAuthRequired(ctx, fetchRoundTrip, mcpURL, h)
 	})
+}
+
+// contract() → the Contract as JSON, for e2e's TestBrowserContract (the
+// browser layer reads its own copy, web/contract.js).
+func contractJSON([]safejs.Value) any {
+	b, err := json.Marshal(mcpoauth.BrowserContract())
+	if err != nil {
+		return errorObject(err)
+	}
+	return string(b)
 }
 
 // tokensFresh(tokensJSON, nowSeconds) → boolean: Tokens.FreshAt with the

@@ -217,18 +217,19 @@ export class Client extends EventTarget {
     // Bearer checked against one URL and sent to another.
     if (input instanceof URL) input = urlHref.call(input);
     let request = null;
-    let url;
+    let target;
     if (typeof input === 'string') {
       try {
-        url = new URL(input, globalThis.document?.baseURI ?? globalThis.location?.href).href;
+        target = new URL(input, globalThis.document?.baseURI ?? globalThis.location?.href);
       } catch {
         return fetch(input, init); // the browser's own error
       }
     } else {
       request = new Request(input, init); // converts the input once
-      url = request.url;
+      target = new URL(request.url);
     }
-    if (new URL(url).origin !== this.#origin) return request ? fetch(request) : fetch(url, init);
+    const url = target.href;
+    if (target.origin !== this.#origin) return request ? fetch(request) : fetch(url, init);
     const signal = request ? request.signal : init?.signal;
     // The request may have to be sent again after a sign-in. A body that is
     // not a stream (the MCP SDK sends strings) is simply reused; only a

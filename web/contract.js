@@ -68,5 +68,11 @@ export const CONTRACT = {
     "requireIssuerParameter": "boolean",
     "scopes": "string[]",
     "storageKeyPrefix": "string"
-  }
+  },
+  "mcpUrlChars": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$\u0026()*+,;=:@/?#%[]",
+  "loopbackHosts": [
+    "localhost",
+    "127.0.0.1",
+    "::1"
+  ]
 };

@@ -452,35 +452,9 @@ async function callTool(name, args) {
   }
 }
 
-// Sign out: revoke the tokens at the authorization server and forget them
-// (the registration stays).
-async function onSignOut() {
-  clearError();
-  if (!state.mcpOAuth) return;
-  let client;
-  try {
-    client = currentClient();
-  } catch (err) {
-    showError(err);
-    return;
-  }
-  state.run++;
-  state.abort?.abort();
-  state.abort = null;
-  const transport = state.transport;
-  disconnect();
-  els.result.hidden = true;
-  try {
-    await transport?.terminateSession().catch(() => {});
-    const { revoked, reason } = await client.signOut();
-    setTokens(null);
-    setStatus('idle', revoked ? 'Signed out: the authorization server revoked the tokens.' : `Signed out here; not revoked: ${reason}`);
-  } catch (err) {
-    showError(err, 'Signing out failed');
-  }
-}
-
-async function onForget() {
+// endSession runs a Sign out or a Forget: it stops what runs, closes the
+// MCP session, then lets work end the client's sign-in and say what it did.
+async function endSession(work, failure) {
   clearError();
   if (!state.mcpOAuth) return;
   let client;
@@ -499,13 +473,26 @@ async function onForget() {
   els.result.hidden = true;
   try {
     await transport?.terminateSession().catch(() => {});
-    await client.clear();
+    const status = await work(client);
     setTokens(null);
-    setStatus('idle', 'Forgot this server: its tokens, registration and discovery results are gone.');
+    setStatus('idle', status);
   } catch (err) {
-    showError(err, 'Forgetting failed');
+    showError(err, failure);
   }
 }
+
+// Sign out: revoke the tokens at the authorization server and forget them
+// (the registration stays).
+const onSignOut = () => endSession(async (client) => {
+  const { revoked, reason } = await client.signOut();
+  return revoked ? 'Signed out: the authorization server revoked the tokens.' : `Signed out here; not revoked: ${reason}`;
+}, 'Signing out failed');
+
+// Forget this server: tokens, registration and discovery results.
+const onForget = () => endSession(async (client) => {
+  await client.clear();
+  return 'Forgot this server: its tokens, registration and discovery results are gone.';
+}, 'Forgetting failed');
 
 function onServerOrModeChange() {
   saveSettings();
