@@ -1,7 +1,7 @@
-// common.js: what both bench pages share and what is not auth code: a tiny
-// MCP client (initialize, notifications/initialized, tools/list, ping) over
-// any fetch function, and the bench's bookkeeping. Both pages load it the
-// same way, so it cancels out of every comparison.
+// common.js: what the bench pages (ours, sdk, sdk2) share and what is not
+// auth code: a tiny MCP client (initialize, notifications/initialized,
+// tools/list, ping) over any fetch function, and the bench's bookkeeping.
+// Every page loads it the same way, so it cancels out of every comparison.
 
 export const params = new URLSearchParams(location.search);
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,6 +63,30 @@ export async function connectAndListTools(fetchFn, url, marks = {}) {
   const list = await rpc(fetchFn, url, session, { jsonrpc: '2.0', id: nextId++, method: 'tools/list' });
   if (list.error) throw new Error(`tools/list: ${list.error.message}`);
   return { session, tools: list.result.tools.map((t) => t.name) };
+}
+
+// listTools sends tools/list in an open session (connectAndListTools'
+// session) and returns the tools' names.
+export async function listTools(fetchFn, url, session) {
+  const list = await rpc(fetchFn, url, session, { jsonrpc: '2.0', id: nextId++, method: 'tools/list' });
+  if (list.error) throw new Error(`tools/list: ${list.error.message}`);
+  return list.result.tools.map((t) => t.name);
+}
+
+// expiredWarm is the warm page's expired-token case: in the page that has
+// just connected (the engine, the SDK's code and the session all warm),
+// expireToken() edits the stored tokens directly in localStorage, outside
+// any lock the client may hold (so it is also the case of tokens written
+// outside the refresh lock), then one tools/list goes through the client's
+// fetch, which must see the token expired (ours: stored expires_at; the
+// SDKs: the server's 401) and refresh it first. Timed from the call to the
+// tools listed.
+export async function expiredWarm({ expireToken, fetchFn, url, session }) {
+  if (!session) throw new Error('no open session: connect first');
+  expireToken();
+  const t0 = performance.now();
+  const tools = await listTools(fetchFn, url, session);
+  return { tools, callToToolsMs: performance.now() - t0 };
 }
 
 // pingRequest is the request of the fetch-overhead measurement: a cheap
@@ -148,6 +172,15 @@ export function installBench(mode) {
       .observe({ type: 'longtask', buffered: true });
   } catch {}
   bench.longestTaskMs = () => Math.max(0, ...longTasks);
+  // clickPoint is where the driver clicks Connect (its center), as soon as
+  // the page is ready and the button enabled.
+  bench.clickPoint = async () => {
+    await bench.ready;
+    const button = document.getElementById('connect');
+    while (button.disabled) await sleep(1);
+    const r = button.getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  };
   window.bench = bench;
   addEventListener('unhandledrejection', (e) => bench.fail(e.reason));
   return bench;

@@ -4,23 +4,30 @@
 // client.authorize(), which opens the popup inside the click; the popup
 // goes through oidc-provider with --interactions=auto (login and consent
 // approved by redirects, no person needed) to ../callback.html, which hands
-// the response back. The wasm starts on first need (inside authorize()),
-// as in a real app.
+// the response back. The engine (the wasm) starts on first need, as in a
+// real app: in the background when a client is created without a usable
+// token (so before the click, if the click comes late enough), else inside
+// authorize() or the first refresh.
 //
-// ?mode=new        load, then wait for the driver's click on #connect
+// ?mode=new        load, then wait for the driver's click on #connect; then
+//                  bench.expiredWarm() in the same page
 // ?mode=returning  load, then straight to tools/list with the stored token
 // &mcp=<MCP URL>
-import { params, sleep, connectAndListTools, hotPath, installBench } from './common.js';
+import { params, sleep, connectAndListTools, expiredWarm, hotPath, installBench } from './common.js';
 
 const bench = installBench(params.get('mode'));
 const mcpUrl = params.get('mcp');
 
-// See the Go instance that mcp-oauth.js creates (for its memory and its
-// start time) without changing mcp-oauth.js: wrap the functions it may
-// fetch, compile and instantiate with. The wrappers only pass through.
-// instantiateStart is the first of them (the fetch and compile begin);
-// instantiate(module) resolves with an Instance, instantiate(bytes) and
-// instantiateStreaming with {module, instance}.
+// The engine's start time and memory. Where web/engine.js exports
+// engineStats() (the engine in a dedicated Worker, or on the page where it
+// cannot be), the page asks it: {where, loadStart, ready, memoryBytes}, on
+// the page's performance.now() clock. Before that export existed, the
+// engine ran on the page and the bench saw its Go instance by wrapping the
+// functions mcp-oauth.js may fetch, compile and instantiate with (they only
+// pass through): the fallback below, installed before anything loads, and
+// blind to a Worker's instance. instantiateStart is the first of them (the
+// fetch and compile begin); instantiate(module) resolves with an Instance,
+// instantiate(bytes) and instantiateStreaming with {module, instance}.
 const wasm = { instantiateStart: null, instantiateEnd: null, instance: null };
 for (const name of ['compileStreaming', 'compile', 'instantiateStreaming', 'instantiate']) {
   const original = WebAssembly[name];
@@ -35,8 +42,27 @@ for (const name of ['compileStreaming', 'compile', 'instantiateStreaming', 'inst
     return result;
   };
 }
-bench.wasmMemoryBytes = () => (wasm.instance ? wasm.instance.exports.mem.buffer.byteLength : 0);
 bench.wasm = wasm;
+
+// engineInfo resolves with null (the engine not started) or {source, where,
+// loadStart, ready, memoryBytes}: from engineStats() when engine.js has it,
+// else from the wrappers (where: 'page'; ready: instantiated, the API a
+// moment later). Called only after what is timed: engine.js is the module
+// mcp-oauth.js imported (no request), but the import still takes a turn.
+async function engineInfo() {
+  const { engineStats } = await import('../engine.js');
+  if (typeof engineStats === 'function') {
+    const s = await engineStats();
+    return s && { source: 'engineStats', where: s.where, loadStart: s.loadStart, ready: s.ready, memoryBytes: s.memoryBytes ?? 0 };
+  }
+  if (wasm.instantiateStart === null) return null;
+  return {
+    source: 'WebAssembly wrappers', where: 'page', loadStart: wasm.instantiateStart, ready: wasm.instantiateEnd,
+    memoryBytes: wasm.instance ? wasm.instance.exports.mem.buffer.byteLength : 0,
+  };
+}
+bench.engineInfo = engineInfo;
+bench.wasmMemoryBytes = async () => (await engineInfo())?.memoryBytes ?? 0;
 
 try {
   const t0 = performance.now();
@@ -68,16 +94,19 @@ try {
     return true;
   };
 
+  bench.expiredWarm = () => expiredWarm({ expireToken: bench.expireToken, fetchFn: client.fetch, url: mcpUrl, session: bench.session });
+
   bench.hot = (opts) => hotPath({ getToken: () => client.getAccessToken(), wrappedFetch: client.fetch, mcpUrl, ...opts });
 
   if (bench.mode === 'returning') {
     const { tools } = await connectAndListTools(client.fetch, mcpUrl, bench.marks);
     const toolsDone = performance.now();
+    const engine = await engineInfo();
     bench._done.resolve({
       tools, toolsDoneMs: toolsDone, firstAuthorizedResponseMs: bench.marks.firstAuthorizedResponse,
-      wasmStartedBeforeTools: wasm.instantiateStart !== null && wasm.instantiateStart < toolsDone,
-      wasmInstantiateMs: wasm.instantiateEnd !== null ? wasm.instantiateEnd - wasm.instantiateStart : null,
-      wasmMemoryBytes: bench.wasmMemoryBytes(),
+      wasmStartedBeforeTools: engine !== null && engine.loadStart < toolsDone,
+      wasmMemoryBytes: engine ? engine.memoryBytes : 0,
+      engine,
     });
   } else {
     const button = document.getElementById('connect');
@@ -88,15 +117,19 @@ try {
         const tokenTs = performance.now();
         const token = await client.getAccessToken();
         if (!token) throw new Error('authorize() resolved without a stored token');
+        const engine = await engineInfo();
         bench._tokenStored.resolve({
           clickToTokenMs: tokenTs - clickTs,
-          wasmStartMs: wasm.instantiateEnd !== null ? wasm.instantiateEnd - wasm.instantiateStart : null,
-          clickToWasmReadyMs: wasm.instantiateEnd !== null ? wasm.instantiateEnd - clickTs : null,
-          wasmMemoryBytes: bench.wasmMemoryBytes(),
+          readyToClickMs: clickTs - bench.marks.ready,
+          wasmStartMs: engine && engine.ready != null ? engine.ready - engine.loadStart : null,
+          clickToWasmReadyMs: engine && engine.ready != null ? engine.ready - clickTs : null,
+          wasmMemoryBytes: engine ? engine.memoryBytes : 0,
+          engine,
         });
         await sleep(500); // keeps the next requests out of the driver's connect window
-        const { tools } = await connectAndListTools(client.fetch, mcpUrl);
-        bench._done.resolve({ tools, wasmMemoryBytes: bench.wasmMemoryBytes() });
+        const { tools, session } = await connectAndListTools(client.fetch, mcpUrl);
+        bench.session = session;
+        bench._done.resolve({ tools, wasmMemoryBytes: await bench.wasmMemoryBytes() });
       })().catch((e) => bench.fail(e));
     });
     button.disabled = false;

@@ -13,10 +13,11 @@
 // finishAuth) stores the tokens; the request is sent again. The SDK has no
 // proactive expiry check: an expired token gets a 401 and auth() refreshes.
 //
-// ?mode=new        load, then wait for the driver's click on #connect
+// ?mode=new        load, then wait for the driver's click on #connect; then
+//                  bench.expiredWarm() in the same page
 // ?mode=returning  load, then straight to tools/list with the stored tokens
 // &mcp=<MCP URL>
-import { params, sleep, connectAndListTools, hotPath, installBench, deferred } from './common.js';
+import { params, sleep, connectAndListTools, expiredWarm, hotPath, installBench, deferred } from './common.js';
 
 const bench = installBench(params.get('mode'));
 const mcpUrl = params.get('mcp');
@@ -105,6 +106,8 @@ try {
     return true;
   };
 
+  bench.expiredWarm = () => expiredWarm({ expireToken: bench.expireToken, fetchFn: sdkFetch, url: mcpUrl, session: bench.session });
+
   bench.hot = (opts) => hotPath({ getToken: async () => (await provider.tokens())?.access_token, wrappedFetch: sdkFetch, mcpUrl, ...opts });
 
   if (bench.mode === 'returning') {
@@ -123,10 +126,15 @@ try {
       onAuthorized = () => {
         onAuthorized = null;
         const tokenTs = performance.now();
-        bench._tokenStored.resolve({ clickToTokenMs: tokenTs - clickTs, clickToSaveTokensMs: savedTs === null ? null : savedTs - clickTs });
+        bench._tokenStored.resolve({
+          clickToTokenMs: tokenTs - clickTs, readyToClickMs: clickTs - bench.marks.ready,
+          clickToSaveTokensMs: savedTs === null ? null : savedTs - clickTs,
+        });
       };
       (async () => {
-        const { tools } = await connectAndListTools(sdkFetch, mcpUrl);
+        const { tools, session } = await connectAndListTools(sdkFetch, mcpUrl);
+        pauseAfterAuth = 0;
+        bench.session = session;
         bench._done.resolve({ tools });
       })().catch((e) => bench.fail(e));
     });
