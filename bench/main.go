@@ -1,34 +1,47 @@
 //go:build !js
 
-// Command bench measures mcp-oauth-wasm against the official TypeScript
-// SDK's OAuth client (auth() with a minimal OAuthClientProvider) in headless
-// Chromium, against the same real peers (oidc-provider with
-// --interactions=auto, the TypeScript SDK MCP server), and prints one table
-// (medians with min–max over the runs, ratios, budgets) and writes it as
-// JSON.
+// Command bench measures mcp-oauth-wasm beside the official MCP TypeScript
+// SDK's OAuth client, v1 (@modelcontextprotocol/sdk 1.32) and v2
+// (@modelcontextprotocol/client 2.4), each as auth() with a minimal
+// OAuthClientProvider, in headless Chromium, against the same real peers
+// (oidc-provider with --interactions=auto, the TypeScript SDK MCP server),
+// and prints one table (medians with min–max over the runs, ratios against
+// each SDK, budgets) and writes it as JSON.
 //
 //	./build.sh                      # web/mcp-oauth.wasm
 //	go run ./bench                  # 5 runs; bench/results.json
 //	go run ./bench -runs 9 -json /tmp/bench.json
 //
-// Each run, for each side (the order alternates between runs), uses a
-// fresh, empty Chromium profile and:
+// Each run, for each side (the order rotates between runs), the numbered
+// steps below; the numbers are the table's rows:
 //
-//  1. opens the side's page (bench/pages/ours.html or sdk.html) with a cold
-//     HTTP cache: import → ready;
-//  2. clicks Connect (a real mouse event, the popup blocker on): click →
-//     tokens stored, with every HTTP request the browser made meanwhile
-//     (the page, the popup, CORS preflights) from the recording proxy
-//     (proxy.go), and the critical path of sequential round trips; the
-//     wasm's memory after it;
-//  3. closes Chromium and starts it again on the same profile, as a
+//  1. in a fresh, empty Chromium profile of its own: opens the side's page
+//     (bench/pages/ours.html, sdk.html or sdk2.html) and clicks Connect (a
+//     real mouse event, the popup blocker on) as soon as the page says it
+//     is ready: click → tokens stored, the HTTP requests the browser made
+//     meanwhile (the page, the popup, CORS preflights) from the recording
+//     proxy (proxy.go), those to the authorization server and the MCP
+//     server from the page load on (ours starts its engine and discovery in
+//     the background before the click), the sequential round trips; the
+//     longest main-thread task until tools/list;
+//  2. in a second fresh profile: opens the page with a cold HTTP cache
+//     (import → ready, row 6), waits 2 s, clicks Connect: the same
+//     figures; the longest main-thread task from the page load to
+//     tools/list after connecting (row 5);
+//  3. in that page (no reload: the engine, the SDK's code and the MCP
+//     session warm), marks the stored access token expired by editing
+//     localStorage directly (bench.expireToken(), outside any lock the
+//     client holds: this is also the case of tokens written outside the
+//     refresh lock), then one tools/list through the client's fetch: call →
+//     tools listed, and the requests (the refresh among them);
+//  6. closes Chromium and starts it again on the same profile, as a
 //     returning user (warm HTTP cache, stored tokens, AS cookies; nothing
 //     left in memory such as the CORS preflight cache), opens a blank page
 //     of the same origin (so the renderer has started), then the page:
 //     page load → tools/list, and the requests made;
 //  4. marks the stored access token expired, restarts, loads again: page
 //     load → tools/list through a refresh;
-//  5. in that warm page: the hot path (getAccessToken(), 10,000 awaited
+//  6. in that warm page: the hot path (getAccessToken(), 10,000 awaited
 //     calls per timing; client.fetch against a plain fetch, paired pings).
 //
 // Static assets are served precompressed (brotli when the browser accepts
@@ -49,7 +62,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -62,6 +74,10 @@ import (
 
 const chromiumPath = browser.ChromiumPath
 
+// idleBeforeClick is how long row 2 waits between the page's ready and the
+// click: time for whatever a client does in the background at load.
+const idleBeforeClick = 2 * time.Second
+
 var verbose bool
 
 func logf(format string, args ...any) { log.Printf(format, args...) }
@@ -69,7 +85,7 @@ func logf(format string, args ...any) { log.Printf(format, args...) }
 func main() {
 	log.SetFlags(0)
 	log.SetPrefix("bench: ")
-	runs := flag.Int("runs", 5, "runs per side (each in a fresh browser profile)")
+	runs := flag.Int("runs", 5, "runs per side (each in fresh browser profiles)")
 	jsonOut := flag.String("json", "", "write the results as JSON to this file (default bench/results.json)")
 	pairs := flag.Int("pairs", 300, "paired requests for the fetch overhead, per run")
 	iterations := flag.Int("iterations", 10000, "getAccessToken() calls per timing")
@@ -93,16 +109,23 @@ type config struct {
 	jsonOut, encoding       string
 }
 
-// side is one of the two clients measured.
+// side is one of the clients measured.
 type side struct {
 	key, name string
 	page      string   // under /bench/
 	authCode  []string // URL paths of the code the page downloads for auth
 }
 
+// The SDK bundles: pages/<bundle>, built by npm run build from <entry>.
+var sdkBundles = []struct{ bundle, entry, pkg string }{
+	{"sdk-auth.bundle.js", "sdk-entry.js", "@modelcontextprotocol/sdk"},
+	{"sdk2-auth.bundle.js", "sdk2-entry.js", "@modelcontextprotocol/client"},
+}
+
 var sides = []side{
 	{key: "ours", name: "mcp-oauth-wasm", page: "ours.html"}, // authCode: ourCode
-	{key: "sdk", name: "TS SDK", page: "sdk.html", authCode: []string{"/bench/sdk-auth.bundle.js"}},
+	{key: "sdk", name: "TS SDK v1 1.32", page: "sdk.html", authCode: []string{"/bench/sdk-auth.bundle.js"}},
+	{key: "sdk2", name: "TS SDK v2 2.4", page: "sdk2.html", authCode: []string{"/bench/sdk2-auth.bundle.js"}},
 }
 
 type env struct {
@@ -113,6 +136,7 @@ type env struct {
 	as     *peers.Process
 	mcp    *peers.Process
 	mcpURL *url.URL
+	asURL  *url.URL
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -135,7 +159,7 @@ func run(ctx context.Context, cfg config) error {
 		}
 	}
 	sides[0].authCode = ourCode(root)
-	if err := ensureSDKBundle(benchDir); err != nil {
+	if err := ensureSDKBundles(benchDir); err != nil {
 		return err
 	}
 	if err := peers.EnsureInstalled(); err != nil {
@@ -168,6 +192,10 @@ func run(ctx context.Context, cfg config) error {
 	if err != nil {
 		return err
 	}
+	asURL, err := url.Parse(as.URL)
+	if err != nil {
+		return err
+	}
 	pages, err := startPageServer(assets, cfg.encoding)
 	if err != nil {
 		return err
@@ -178,25 +206,23 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer px.close()
-	e := &env{cfg: cfg, root: root, pages: pages, proxy: px, as: as, mcp: mcp, mcpURL: mcpURL}
+	e := &env{cfg: cfg, root: root, pages: pages, proxy: px, as: as, mcp: mcp, mcpURL: mcpURL, asURL: asURL}
 	logf("pages %s, authorization server %s, MCP server %s, proxy %s", pages.URL, as.URL, mcp.URL, px.URL)
 
 	results := map[string][]*runResult{}
 	for i := 0; i < cfg.runs; i++ {
-		order := []side{sides[0], sides[1]}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
-		for _, s := range order {
+		for k := range sides {
+			s := sides[(i+k)%len(sides)] // each side goes first, second, third in turn
 			t := time.Now()
 			r, err := e.runSide(ctx, s)
 			if err != nil {
 				return fmt.Errorf("run %d, %s: %w", i+1, s.name, err)
 			}
 			results[s.key] = append(results[s.key], r)
-			logf("run %d/%d %-14s %4.1fs  connect %.0f ms, %d requests, %d round trips; returning %.1f ms; getAccessToken %.2f µs; fetch overhead %.3f ms",
-				i+1, cfg.runs, s.name, time.Since(t).Seconds(), r.Connect.ClickToTokenMs, r.ConnectRequests, r.ConnectRoundTrips,
-				r.Returning.ToolsDoneMs, r.Hot.GetTokenUs, r.Hot.FetchOverheadMs)
+			logf("run %d/%d %-14s %4.1fs  connect now %.0f ms (%d req), after 2 s %.0f ms (%d req); expired warm %.1f ms, reload %.1f ms; returning %.1f ms; longest task %.0f ms",
+				i+1, cfg.runs, s.name, time.Since(t).Seconds(), r.ConnectNow.ClickToTokenMs, r.ConnectNowRequests,
+				r.Connect.ClickToTokenMs, r.ConnectRequests, r.ExpiredWarm.CallToToolsMs, r.Expired.ToolsDoneMs,
+				r.Returning.ToolsDoneMs, r.LongestTaskMs)
 		}
 	}
 
@@ -216,20 +242,39 @@ type readyResult struct {
 	ImportToReadyMs float64 `json:"importToReadyMs"`
 }
 
+// engineInfo is ours' engine as the page saw it: from web/engine.js's
+// engineStats() when it has one (source "engineStats"), else from the
+// page's WebAssembly wrappers.
+type engineInfo struct {
+	Source      string   `json:"source"`
+	Where       string   `json:"where"` // worker or page
+	LoadStart   *float64 `json:"loadStart"`
+	Ready       *float64 `json:"ready"`
+	MemoryBytes float64  `json:"memoryBytes"`
+}
+
 type connectResult struct {
-	ClickToTokenMs      float64  `json:"clickToTokenMs"`
-	ClickToSaveTokensMs *float64 `json:"clickToSaveTokensMs,omitempty"`
-	WasmStartMs         *float64 `json:"wasmStartMs,omitempty"`
-	ClickToWasmReadyMs  *float64 `json:"clickToWasmReadyMs,omitempty"`
-	WasmMemoryBytes     float64  `json:"wasmMemoryBytes"`
+	ClickToTokenMs      float64     `json:"clickToTokenMs"`
+	ReadyToClickMs      float64     `json:"readyToClickMs"` // the page's ready → the click event
+	ClickToSaveTokensMs *float64    `json:"clickToSaveTokensMs,omitempty"`
+	WasmStartMs         *float64    `json:"wasmStartMs,omitempty"` // ours: engine load → ready
+	ClickToWasmReadyMs  *float64    `json:"clickToWasmReadyMs,omitempty"`
+	WasmMemoryBytes     float64     `json:"wasmMemoryBytes"`
+	Engine              *engineInfo `json:"engine,omitempty"`
 }
 
 type doneResult struct {
-	Tools                     []string `json:"tools"`
-	ToolsDoneMs               float64  `json:"toolsDoneMs"`
-	FirstAuthorizedResponseMs float64  `json:"firstAuthorizedResponseMs"`
-	WasmStartedBeforeTools    bool     `json:"wasmStartedBeforeTools"`
-	WasmMemoryBytes           float64  `json:"wasmMemoryBytes"`
+	Tools                     []string    `json:"tools"`
+	ToolsDoneMs               float64     `json:"toolsDoneMs"`
+	FirstAuthorizedResponseMs float64     `json:"firstAuthorizedResponseMs"`
+	WasmStartedBeforeTools    bool        `json:"wasmStartedBeforeTools"`
+	WasmMemoryBytes           float64     `json:"wasmMemoryBytes"`
+	Engine                    *engineInfo `json:"engine,omitempty"`
+}
+
+type warmResult struct {
+	Tools         []string `json:"tools"`
+	CallToToolsMs float64  `json:"callToToolsMs"`
 }
 
 type hotResult struct {
@@ -241,28 +286,51 @@ type hotResult struct {
 	Pairs             int       `json:"pairs"`
 }
 
-// runResult is one side's run in one fresh browser.
+// reqCounts are the figures of one phase's (or phases') requests.
+type reqCounts struct {
+	All        int `json:"all"`
+	ASAndMCP   int `json:"toASandMCP"`
+	Tokens     int `json:"tokenRequests"` // POST to the token endpoint
+	RoundTrips int `json:"roundTrips"`
+}
+
+// runResult is one side's run.
 type runResult struct {
-	Ready   readyResult   `json:"ready"`
-	Connect connectResult `json:"connect"`
+	Ready readyResult `json:"ready"`
+
+	// Row 1: click as soon as the page is ready, in a profile of its own.
+	ConnectNow                 connectResult `json:"connectNow"`
+	ConnectNowRequests         int           `json:"connectNowRequests"`
+	ConnectNowRoundTrips       int           `json:"connectNowRoundTrips"`
+	ConnectNowFromLoadASAndMCP int           `json:"connectNowFromLoadRequestsToASandMCP"`
+	LongestTaskNowMs           float64       `json:"longestTaskNowMs"`
+
+	// Row 2: click after idleBeforeClick.
+	Connect                 connectResult `json:"connect"`
+	ConnectRequests         int           `json:"connectRequests"`
+	ConnectRoundTrips       int           `json:"connectRoundTrips"`
+	ConnectOAuthMCP         int           `json:"connectRequestsToASandMCP"`
+	ConnectFromLoadASAndMCP int           `json:"connectFromLoadRequestsToASandMCP"`
 
 	// LongestTaskMs is the longest main-thread task (0: none of 50 ms or
 	// more) from the page's load until the tools were listed after the
-	// first connect.
+	// first connect (row 2's page).
 	LongestTaskMs float64 `json:"longestTaskMs"`
 
-	ConnectRequests   int `json:"connectRequests"`
-	ConnectRoundTrips int `json:"connectRoundTrips"`
-	ConnectOAuthMCP   int `json:"connectRequestsToASandMCP"`
+	// Row 3: expired token in the warm page.
+	ExpiredWarm         warmResult `json:"expiredWarm"`
+	ExpiredWarmRequests reqCounts  `json:"expiredWarmRequests"`
 
 	Returning           doneResult `json:"returning"`
 	ReturningRequests   int        `json:"returningRequests"`
 	ReturningExtra      int        `json:"returningRequestsBesidesMCPAndPage"`
 	ReturningRoundTrips int        `json:"returningRoundTrips"`
 
+	// Row 4: expired token after a reload.
 	Expired           doneResult `json:"expired"`
 	ExpiredRequests   int        `json:"expiredRequests"`
 	ExpiredRoundTrips int        `json:"expiredRoundTrips"`
+	ExpiredTokenReqs  int        `json:"expiredTokenRequests"`
 
 	Hot                 hotResult `json:"hot"`
 	WasmBytesAfterHot   float64   `json:"wasmMemoryBytesAfterHot"`
@@ -284,19 +352,94 @@ func (e *env) browserOptions(profile string) []chromedp.ExecAllocatorOption {
 	)
 }
 
-// runSide does steps 1–5 for one side: a fresh profile; the first
-// Chromium does the cold load and the first connect; the returning user
-// is a new Chromium process on the same profile (warm HTTP cache, stored
-// tokens and AS cookies, nothing in memory such as the CORS preflight
-// cache) that has opened blank.html of the same origin first, once with
-// the valid token and once with it expired; the hot path runs in that
-// last, warm page.
-func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
-	profile, err := os.MkdirTemp("", "mcp-oauth-bench-profile-")
-	if err != nil {
-		return nil, err
+// chromium is one Chromium process on one profile, and its first tab.
+type chromium struct {
+	ctx   context.Context
+	close func()
+}
+
+// openChromium starts Chromium on profile; label names its console lines.
+func (e *env) openChromium(ctx context.Context, profile, label string, console *browser.Console) (*chromium, error) {
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, e.browserOptions(profile)...)
+	b, cancelBrowser := chromedp.NewContext(allocCtx)
+	c := &chromium{ctx: b}
+	c.close = func() {
+		// Gracefully, so that Chromium writes localStorage and its cache to
+		// the profile before the next one starts on it.
+		t, cancel := context.WithTimeout(b, 10*time.Second)
+		_ = chromedp.Cancel(t)
+		cancel()
+		cancelBrowser()
+		cancelAlloc()
+		c.close = func() {}
 	}
-	defer os.RemoveAll(profile)
+	if err := chromedp.Do(b); err != nil {
+		c.close()
+		return nil, fmt.Errorf("starting %s: %w", chromiumPath, err)
+	}
+	console.Watch(b, label)
+	return c, nil
+}
+
+// within runs actions in the tab, for at most d.
+func (c *chromium) within(d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) error {
+	t, cancel := context.WithTimeout(c.ctx, d)
+	defer cancel()
+	if err := chromedp.Do(t, actions...); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// await evaluates expr (awaited) in the page once window.bench exists, and
+// decodes its value into v.
+func (c *chromium) await(d time.Duration, what, expr string, v any) error {
+	t, cancel := context.WithTimeout(c.ctx, d)
+	defer cancel()
+	js := `(async () => { for (let i = 0; !window.bench && i < 1000; i++) await new Promise((r) => setTimeout(r, 10)); return await (` + expr + `); })()`
+	raw, err := chromedp.Run(t, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s: %w (%s)", what, err, raw)
+	}
+	return nil
+}
+
+// connect clicks Connect (a real mouse event at the button's center) once
+// the page is ready and, when idle > 0, idle after that; returns when the
+// tokens are stored (phase: the proxy's phase for the click → tokens
+// window) and the tools listed (phase after). The page's ready → click is
+// in the result.
+func (e *env) connect(c *chromium, idle time.Duration, phase, after string, into *connectResult) error {
+	var at struct{ X, Y float64 }
+	if err := c.await(30*time.Second, "waiting for the page to be ready", "window.bench.clickPoint()", &at); err != nil {
+		return err
+	}
+	time.Sleep(idle)
+	e.proxy.setPhase(phase)
+	if err := c.within(10*time.Second, "clicking Connect", chromedp.MouseClickXY(at.X, at.Y)); err != nil {
+		return err
+	}
+	if err := c.await(60*time.Second, "waiting for the sign-in (click → tokens stored)", "window.bench.tokenStored", into); err != nil {
+		return err
+	}
+	e.proxy.setPhase(after)
+	var done doneResult
+	if err := c.await(30*time.Second, "listing the tools after connecting", "window.bench.done", &done); err != nil {
+		return err
+	}
+	if err := checkTools(done.Tools); err != nil {
+		return fmt.Errorf("after connecting: %w", err)
+	}
+	return nil
+}
+
+// runSide does one side's run (see the package comment): row 1 in a
+// profile of its own; rows 2, 3, 5 and the cold load in a second one, on
+// which the returning user's Chromium (rows 6, 4, hot path) starts again.
+func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 	console := &browser.Console{}
 	if verbose {
 		console.Echo = func(l string) { log.Printf("console %s", l) }
@@ -306,105 +449,102 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 			err = fmt.Errorf("%w\nbrowser console:\n%s", err, console)
 		}
 	}()
-	var browser context.Context
-	closeBrowser := func() {}
-	defer func() { closeBrowser() }()
-	openBrowser := func(label string) error {
-		closeBrowser()
-		allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, e.browserOptions(profile)...)
-		b, cancelBrowser := chromedp.NewContext(allocCtx)
-		closeBrowser = func() {
-			// Gracefully, so that Chromium writes localStorage and its
-			// cache to the profile before the next one starts on it.
-			c, cancel := context.WithTimeout(b, 10*time.Second)
-			_ = chromedp.Cancel(c)
-			cancel()
-			cancelBrowser()
-			cancelAlloc()
-			closeBrowser = func() {}
+	newProfile := func() (string, error) { return os.MkdirTemp("", "mcp-oauth-bench-profile-") }
+	var current *chromium
+	closeChromium := func() {
+		if current != nil {
+			current.close()
+			current = nil
 		}
-		if err := chromedp.Do(b); err != nil {
-			return fmt.Errorf("starting %s: %w", chromiumPath, err)
-		}
-		console.Watch(b, s.page+" "+label)
-		browser = b
-		return nil
 	}
-	if err := openBrowser("cold"); err != nil {
-		return nil, err
+	defer closeChromium()
+	open := func(profile, label string) (*chromium, error) {
+		closeChromium()
+		c, err := e.openChromium(ctx, profile, s.page+" "+label, console)
+		current = c
+		return c, err
 	}
-	e.proxy.reset()
-	r = &runResult{Requests: map[string][]request{}}
 	pageURL := func(mode string) string {
 		return e.pages.URL + "/bench/" + s.page + "?mode=" + mode + "&mcp=" + url.QueryEscape(e.mcp.URL)
 	}
-	within := func(d time.Duration, what string, actions ...chromedp.Action[chromedp.Void]) error {
-		c, cancel := context.WithTimeout(browser, d)
-		defer cancel()
-		if err := chromedp.Do(c, actions...); err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		return nil
-	}
-	await := func(d time.Duration, what, expr string, v any) error {
-		c, cancel := context.WithTimeout(browser, d)
-		defer cancel()
-		js := `(async () => { for (let i = 0; !window.bench && i < 1000; i++) await new Promise((r) => setTimeout(r, 10)); return await (` + expr + `); })()`
-		raw, err := chromedp.Run(c, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
-		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
-		}
-		if err := json.Unmarshal(raw, v); err != nil {
-			return fmt.Errorf("%s: %w (%s)", what, err, raw)
-		}
-		return nil
-	}
 	quiet := func() { time.Sleep(250 * time.Millisecond) }
+	e.proxy.reset()
+	r = &runResult{Requests: map[string][]request{}}
 
-	// 1. Cold load: import → ready.
-	e.proxy.setPhase("load")
-	if err := within(30*time.Second, "opening "+s.page, chromedp.Navigate(pageURL("new"))); err != nil {
+	// 1. First connect, the click as soon as the page is ready; a profile
+	// of its own.
+	nowProfile, err := newProfile()
+	if err != nil {
 		return nil, err
 	}
-	if err := await(30*time.Second, "waiting for the page to be ready", "window.bench.ready", &r.Ready); err != nil {
+	defer os.RemoveAll(nowProfile)
+	c, err := open(nowProfile, "click-now")
+	if err != nil {
+		return nil, err
+	}
+	e.proxy.setPhase("now-load")
+	if err := c.within(30*time.Second, "opening "+s.page, chromedp.Navigate(pageURL("new"))); err != nil {
+		return nil, err
+	}
+	if err := e.connect(c, 0, "now-connect", "now-after-connect", &r.ConnectNow); err != nil {
+		return nil, fmt.Errorf("click as soon as ready: %w", err)
+	}
+	if err := c.await(5*time.Second, "reading the longest main-thread task", "window.bench.longestTaskMs()", &r.LongestTaskNowMs); err != nil {
 		return nil, err
 	}
 	quiet()
-
-	// 2. First connect: the user's click → tokens stored.
-	e.proxy.setPhase("connect")
-	if err := within(10*time.Second, "clicking Connect", chromedp.Click(chromedp.CSS("#connect"))); err != nil {
-		return nil, err
-	}
-	if err := await(60*time.Second, "waiting for the sign-in (click → tokens stored)", "window.bench.tokenStored", &r.Connect); err != nil {
-		return nil, err
-	}
-	e.proxy.setPhase("after-connect")
-	var afterConnect doneResult
-	if err := await(30*time.Second, "listing the tools after connecting", "window.bench.done", &afterConnect); err != nil {
-		return nil, err
-	}
-	if err := checkTools(afterConnect.Tools); err != nil {
-		return nil, fmt.Errorf("after connecting: %w", err)
-	}
-	if err := await(5*time.Second, "reading the longest main-thread task", "window.bench.longestTaskMs()", &r.LongestTaskMs); err != nil {
-		return nil, err
-	}
-	quiet()
-
-	// 3. Returning user with a valid stored token.
 	e.proxy.setPhase("restart")
-	if err := openBrowser("returning"); err != nil {
+	closeChromium()
+
+	// Cold load, 2. first connect after 2 s idle, 5. the longest task, in
+	// a second fresh profile.
+	profile, err := newProfile()
+	if err != nil {
 		return nil, err
 	}
-	if err := within(30*time.Second, "opening blank.html", chromedp.Navigate(e.pages.URL+"/bench/blank.html")); err != nil {
+	defer os.RemoveAll(profile)
+	if c, err = open(profile, "cold"); err != nil {
+		return nil, err
+	}
+	e.proxy.setPhase("load")
+	if err := c.within(30*time.Second, "opening "+s.page, chromedp.Navigate(pageURL("new"))); err != nil {
+		return nil, err
+	}
+	if err := c.await(30*time.Second, "waiting for the page to be ready", "window.bench.ready", &r.Ready); err != nil {
+		return nil, err
+	}
+	if err := e.connect(c, idleBeforeClick, "connect", "after-connect", &r.Connect); err != nil {
+		return nil, fmt.Errorf("click after %s: %w", idleBeforeClick, err)
+	}
+	if err := c.await(5*time.Second, "reading the longest main-thread task", "window.bench.longestTaskMs()", &r.LongestTaskMs); err != nil {
+		return nil, err
+	}
+	quiet()
+
+	// 3. Expired token in the same, warm page.
+	e.proxy.setPhase("expired-warm")
+	if err := c.await(30*time.Second, "expired token in the warm page: call → tools/list", "window.bench.expiredWarm()", &r.ExpiredWarm); err != nil {
+		return nil, err
+	}
+	if err := checkTools(r.ExpiredWarm.Tools); err != nil {
+		return nil, fmt.Errorf("expired token in the warm page: %w", err)
+	}
+	e.proxy.setPhase("idle")
+	quiet()
+
+	// 6. Returning user with a valid stored token (the one row 3 got).
+	e.proxy.setPhase("restart")
+	if c, err = open(profile, "returning"); err != nil {
+		return nil, err
+	}
+	if err := c.within(30*time.Second, "opening blank.html", chromedp.Navigate(e.pages.URL+"/bench/blank.html")); err != nil {
 		return nil, err
 	}
 	e.proxy.setPhase("returning")
-	if err := within(30*time.Second, "reopening the page (returning user)", chromedp.Navigate(pageURL("returning"))); err != nil {
+	if err := c.within(30*time.Second, "reopening the page (returning user)", chromedp.Navigate(pageURL("returning"))); err != nil {
 		return nil, err
 	}
-	if err := await(30*time.Second, "returning user: page load → tools/list", "window.bench.done", &r.Returning); err != nil {
+	if err := c.await(30*time.Second, "returning user: page load → tools/list", "window.bench.done", &r.Returning); err != nil {
 		return nil, err
 	}
 	if err := checkTools(r.Returning.Tools); err != nil {
@@ -415,21 +555,21 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 
 	// 4. Returning user whose access token has expired (refresh).
 	var ok bool
-	if err := await(10*time.Second, "marking the stored token expired", "window.bench.expireToken()", &ok); err != nil {
+	if err := c.await(10*time.Second, "marking the stored token expired", "window.bench.expireToken()", &ok); err != nil {
 		return nil, err
 	}
 	e.proxy.setPhase("restart")
-	if err := openBrowser("expired"); err != nil {
+	if c, err = open(profile, "expired"); err != nil {
 		return nil, err
 	}
-	if err := within(30*time.Second, "opening blank.html", chromedp.Navigate(e.pages.URL+"/bench/blank.html")); err != nil {
+	if err := c.within(30*time.Second, "opening blank.html", chromedp.Navigate(e.pages.URL+"/bench/blank.html")); err != nil {
 		return nil, err
 	}
 	e.proxy.setPhase("expired")
-	if err := within(30*time.Second, "reopening the page (expired token)", chromedp.Navigate(pageURL("returning"))); err != nil {
+	if err := c.within(30*time.Second, "reopening the page (expired token)", chromedp.Navigate(pageURL("returning"))); err != nil {
 		return nil, err
 	}
-	if err := await(30*time.Second, "expired token: page load → tools/list", "window.bench.done", &r.Expired); err != nil {
+	if err := c.await(30*time.Second, "expired token: page load → tools/list", "window.bench.done", &r.Expired); err != nil {
 		return nil, err
 	}
 	if err := checkTools(r.Expired.Tools); err != nil {
@@ -438,17 +578,17 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 	e.proxy.setPhase("hot")
 	quiet()
 
-	// 5. Hot path, same warm page.
+	// 6. Hot path, same warm page.
 	hot := fmt.Sprintf("window.bench.hot({ iterations: %d, batches: 5, pairs: %d })", e.cfg.iterations, e.cfg.pairs)
-	if err := await(120*time.Second, "hot path", hot, &r.Hot); err != nil {
+	if err := c.await(120*time.Second, "hot path", hot, &r.Hot); err != nil {
 		return nil, err
 	}
 	if s.key == "ours" {
-		_ = await(5*time.Second, "wasm memory", "window.bench.wasmMemoryBytes()", &r.WasmBytesAfterHot)
+		_ = c.await(5*time.Second, "wasm memory", "window.bench.wasmMemoryBytes()", &r.WasmBytesAfterHot)
 	}
 	e.proxy.setPhase("")
 
-	for _, phase := range []string{"load", "connect", "after-connect", "returning", "idle", "expired"} {
+	for _, phase := range []string{"now-load", "now-connect", "now-after-connect", "load", "connect", "after-connect", "expired-warm", "returning", "idle", "expired"} {
 		// Chromium asks for /favicon.ico for pages without an icon link
 		// (callback.html), whenever it gets to it: not part of any flow.
 		for _, q := range e.proxy.take(phase) {
@@ -465,14 +605,16 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 	}
 	e.proxy.take("restart")
 
+	now := r.Requests["now-connect"]
+	r.ConnectNowRequests = len(now)
+	r.ConnectNowRoundTrips = criticalPath(now)
+	r.ConnectNowFromLoadASAndMCP = e.countFor(r.Requests["now-load"], now).ASAndMCP
 	conn := r.Requests["connect"]
 	r.ConnectRequests = len(conn)
 	r.ConnectRoundTrips = criticalPath(conn)
-	for _, q := range conn {
-		if q.Host != e.pages.host() {
-			r.ConnectOAuthMCP++
-		}
-	}
+	r.ConnectOAuthMCP = e.countFor(conn).ASAndMCP
+	r.ConnectFromLoadASAndMCP = e.countFor(r.Requests["load"], conn).ASAndMCP
+	r.ExpiredWarmRequests = e.countFor(r.Requests["expired-warm"])
 	ret := r.Requests["returning"]
 	r.ReturningRequests = len(ret)
 	r.ReturningRoundTrips = criticalPath(ret)
@@ -481,8 +623,8 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 			r.ReturningExtra++
 		}
 	}
-	r.ExpiredRequests = len(r.Requests["expired"])
-	r.ExpiredRoundTrips = criticalPath(r.Requests["expired"])
+	exp := e.countFor(r.Requests["expired"])
+	r.ExpiredRequests, r.ExpiredRoundTrips, r.ExpiredTokenReqs = exp.All, exp.RoundTrips, exp.Tokens
 	for _, phase := range []string{"load", "connect"} {
 		for _, q := range r.Requests[phase] {
 			if q.Host == e.pages.host() && contains(s.authCode, q.Path) {
@@ -491,6 +633,24 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 		}
 	}
 	return r, nil
+}
+
+// countFor counts the requests of the given phases.
+func (e *env) countFor(phases ...[]request) reqCounts {
+	var all []request
+	for _, p := range phases {
+		all = append(all, p...)
+	}
+	c := reqCounts{All: len(all), RoundTrips: criticalPath(all)}
+	for _, q := range all {
+		if q.Host != e.pages.host() {
+			c.ASAndMCP++
+		}
+		if q.Host == e.asURL.Host && q.Method == "POST" && q.Path == "/token" {
+			c.Tokens++
+		}
+	}
+	return c
 }
 
 func checkTools(tools []string) error {
@@ -528,7 +688,8 @@ func (e *env) isPageRequest(q request, s side) bool {
 
 // ourCode lists the URL paths of what a page that signs in with this
 // module downloads: its ES modules (web/*.js but the callback page's
-// script, the worker entry and the test helper), wasm_exec.js and the wasm.
+// script, the service worker entry and the test helper), wasm_exec.js and
+// the wasm.
 func ourCode(root string) []string {
 	files, _ := filepath.Glob(filepath.Join(root, "web", "*.js"))
 	var out []string
@@ -540,300 +701,47 @@ func ourCode(root string) []string {
 	return append(out, "/wasm_exec.js", "/mcp-oauth.wasm")
 }
 
-// ensureSDKBundle builds bench/pages/sdk-auth.bundle.js (npm ci, npm run
-// build) when it is missing or older than its inputs.
-func ensureSDKBundle(benchDir string) error {
-	bundle := filepath.Join(benchDir, "pages", "sdk-auth.bundle.js")
-	bst, err := os.Stat(bundle)
-	fresh := err == nil
-	for _, in := range []string{"package-lock.json", "package.json", "sdk-entry.js"} {
-		if st, err := os.Stat(filepath.Join(benchDir, in)); err == nil && fresh && st.ModTime().After(bst.ModTime()) {
+// ensureSDKBundles builds the SDK bundles in bench/pages (npm ci, npm run
+// build) when one is missing or older than its inputs.
+func ensureSDKBundles(benchDir string) error {
+	fresh, installed := true, true
+	for _, b := range sdkBundles {
+		bst, err := os.Stat(filepath.Join(benchDir, "pages", b.bundle))
+		if err != nil {
 			fresh = false
 		}
+		for _, in := range []string{"package-lock.json", "package.json", b.entry} {
+			if st, err := os.Stat(filepath.Join(benchDir, in)); err == nil && fresh && st.ModTime().After(bst.ModTime()) {
+				fresh = false
+			}
+		}
+		if _, err := os.Stat(filepath.Join(benchDir, "node_modules", filepath.FromSlash(b.pkg), "package.json")); err != nil {
+			installed = false
+		}
 	}
-	if fresh {
+	if fresh && installed {
 		return nil
 	}
 	npm, err := exec.LookPath("npm")
 	if err != nil {
-		return fmt.Errorf("%s is missing and npm is not on PATH to build it (npm ci && npm run build in %s)", bundle, benchDir)
+		return fmt.Errorf("the TypeScript SDK bundles need building and npm is not on PATH (npm ci && npm run build in %s)", benchDir)
 	}
 	steps := [][]string{{"run", "build"}}
-	if _, err := os.Stat(filepath.Join(benchDir, "node_modules", "@modelcontextprotocol", "sdk", "package.json")); err != nil {
+	if !installed {
 		steps = append([][]string{{"ci", "--no-audit", "--no-fund"}}, steps...)
 	}
 	for _, args := range steps {
-		logf("building the TypeScript SDK auth bundle: npm %s (in %s)", strings.Join(args, " "), benchDir)
+		logf("building the TypeScript SDK auth bundles: npm %s (in %s)", strings.Join(args, " "), benchDir)
 		cmd := exec.Command(npm, args...)
 		cmd.Dir = benchDir
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("npm %s in %s failed: %w\n%s", strings.Join(args, " "), benchDir, err, out)
 		}
 	}
-	if _, err := os.Stat(bundle); err != nil {
-		return errors.New("npm run build did not produce " + bundle)
+	for _, b := range sdkBundles {
+		if _, err := os.Stat(filepath.Join(benchDir, "pages", b.bundle)); err != nil {
+			return errors.New("npm run build did not produce pages/" + b.bundle)
+		}
 	}
 	return nil
-}
-
-// ---- the report --------------------------------------------------------------
-
-type stat struct {
-	Median float64   `json:"median"`
-	Min    float64   `json:"min"`
-	Max    float64   `json:"max"`
-	Values []float64 `json:"values"`
-}
-
-func newStat(v []float64) *stat {
-	if len(v) == 0 {
-		return nil
-	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	n := len(s)
-	m := s[n/2]
-	if n%2 == 0 {
-		m = (s[n/2-1] + s[n/2]) / 2
-	}
-	return &stat{Median: m, Min: s[0], Max: s[n-1], Values: v}
-}
-
-type metric struct {
-	Key    string   `json:"key"`
-	Label  string   `json:"label"`
-	Unit   string   `json:"unit"`
-	Ours   *stat    `json:"ours"`
-	SDK    *stat    `json:"sdk"`
-	Ratio  *float64 `json:"ratio,omitempty"` // ours median / SDK median
-	Budget string   `json:"budget,omitempty"`
-	Met    *bool    `json:"met,omitempty"`
-	Note   string   `json:"note,omitempty"`
-	digits int
-}
-
-type report struct {
-	Runs      int                     `json:"runs"`
-	Chromium  string                  `json:"chromium"`
-	Encoding  string                  `json:"encoding"`
-	Metrics   []*metric               `json:"metrics"`
-	Files     map[string]fileSizes    `json:"files"`
-	PerRun    map[string][]*runResult `json:"perRun"`
-	DurationS float64                 `json:"durationSeconds"`
-}
-
-type fileSizes struct {
-	Raw    int `json:"raw"`
-	Gzip   int `json:"gzip"`
-	Brotli int `json:"brotli"`
-}
-
-func collect(rs []*runResult, f func(*runResult) float64) []float64 {
-	var out []float64
-	for _, r := range rs {
-		out = append(out, f(r))
-	}
-	return out
-}
-
-func buildReport(e *env, assets map[string]*asset, results map[string][]*runResult) *report {
-	rep := &report{Runs: e.cfg.runs, Encoding: e.cfg.encoding, Files: map[string]fileSizes{}, PerRun: results}
-	if out, err := exec.Command(chromiumPath, "--version").Output(); err == nil {
-		rep.Chromium = strings.TrimSpace(string(out))
-	}
-	sizes := map[string]fileSizes{}
-	for _, s := range sides {
-		var t fileSizes
-		for _, p := range s.authCode {
-			a := assets[p]
-			fs := fileSizes{len(a.raw), len(a.gz), len(a.br)}
-			rep.Files[p] = fs
-			t.Raw += fs.Raw
-			t.Gzip += fs.Gzip
-			t.Brotli += fs.Brotli
-		}
-		sizes[s.key] = t
-	}
-	one := func(v int) *stat { return newStat([]float64{float64(v) / 1000}) }
-	ours, sdk := results["ours"], results["sdk"]
-	both := func(f func(*runResult) float64) (*stat, *stat) {
-		return newStat(collect(ours, f)), newStat(collect(sdk, f))
-	}
-	var ms []*metric
-	add := func(m *metric) { ms = append(ms, m) }
-
-	add(&metric{Key: "bytes_raw", Label: "auth code download, raw", Unit: "kB", Ours: one(sizes["ours"].Raw), SDK: one(sizes["sdk"].Raw), digits: 1,
-		Note: "ours: the ES modules of web/ + wasm_exec.js + mcp-oauth.wasm; SDK: auth() bundle (esbuild, minified)"})
-	add(&metric{Key: "bytes_gzip", Label: "auth code download, gzip -9", Unit: "kB", Ours: one(sizes["ours"].Gzip), SDK: one(sizes["sdk"].Gzip), digits: 1})
-	add(&metric{Key: "bytes_brotli", Label: "auth code download, brotli q11", Unit: "kB", Ours: one(sizes["ours"].Brotli), SDK: one(sizes["sdk"].Brotli), digits: 1})
-	wasmBr := len(assets["/mcp-oauth.wasm"].br)
-	add(&metric{Key: "wasm_brotli", Label: "mcp-oauth.wasm alone, brotli q11", Unit: "kB", Ours: one(wasmBr), digits: 1,
-		Budget: "≤ 1300 kB", Met: ptr(float64(wasmBr) <= 1.3e6),
-		Note: fmt.Sprintf("%d bytes = %.3f MiB; the budget read as 1.3 MiB (1363149 bytes) is %s", wasmBr, float64(wasmBr)/(1<<20), metWord(float64(wasmBr) <= 1.3*(1<<20)))})
-
-	o, s := both(func(r *runResult) float64 { return r.Ready.ImportToReadyMs })
-	add(&metric{Key: "import_to_ready_ms", Label: "load: import → ready (cold cache)", Unit: "ms", Ours: o, SDK: s,
-		Budget: "≤ 0.5 × SDK", Met: cmp(o, s, 0.5), digits: 1,
-		Note: "ours: import('mcp-oauth.js') + load() + createClient(); the wasm starts on first need. SDK: import(bundle) + provider"})
-
-	o, s = both(func(r *runResult) float64 { return r.Connect.ClickToTokenMs })
-	add(&metric{Key: "connect_ms", Label: "first connect: click → tokens stored", Unit: "ms", Ours: o, SDK: s, Budget: "≤ SDK", Met: cmp(o, s, 1), digits: 0,
-		Note: "fresh profile; ours: authorize() resolved (wasm download and start included); SDK: first MCP request → 401 → auth() → popup → auth() with the code resolved"})
-	o, s = both(func(r *runResult) float64 { return float64(r.ConnectRequests) })
-	add(&metric{Key: "connect_requests", Label: "first connect: HTTP requests (all)", Unit: "", Ours: o, SDK: s, Budget: "≤ SDK", Met: cmp(o, s, 1),
-		Note: "every request the browser sent (page, popup, CORS preflights, wasm, callback page)"})
-	o, s = both(func(r *runResult) float64 { return float64(r.ConnectOAuthMCP) })
-	add(&metric{Key: "connect_requests_as_mcp", Label: "  … of which to the AS and MCP server", Unit: "", Ours: o, SDK: s})
-	o, s = both(func(r *runResult) float64 { return float64(r.ConnectRoundTrips) })
-	add(&metric{Key: "connect_round_trips", Label: "first connect: sequential round trips", Unit: "", Ours: o, SDK: s, Budget: "≤ SDK", Met: cmp(o, s, 1),
-		Note: "longest chain of requests each started after the previous one finished"})
-	add(&metric{Key: "connect_wasm_start_ms", Label: "  … wasm fetch + compile + instantiate", Unit: "ms", digits: 1,
-		Ours: newStat(collect(ours, func(r *runResult) float64 { return deref(r.Connect.WasmStartMs) }))})
-	o, s = both(func(r *runResult) float64 { return r.LongestTaskMs })
-	add(&metric{Key: "longest_task_ms", Label: "longest main-thread task, load → connected", Unit: "ms", Ours: o, SDK: s, Budget: "≤ 50 ms", Met: ptr(o.Median <= 50), digits: 0,
-		Note: "the longest task of 50 ms or more (0: none) from the page's load until tools/list after the first connect; the page's own work included"})
-
-	o, s = both(func(r *runResult) float64 { return r.Returning.ToolsDoneMs })
-	add(&metric{Key: "returning_valid_ms", Label: "returning, valid token: page load → tools/list", Unit: "ms", Ours: o, SDK: s, Budget: "≤ SDK", Met: cmp(o, s, 1), digits: 1,
-		Note: "from navigation start; warm HTTP cache; initialize, notifications/initialized, tools/list"})
-	o, s = both(func(r *runResult) float64 { return r.Returning.FirstAuthorizedResponseMs })
-	add(&metric{Key: "returning_valid_first_mcp_ms", Label: "  … page load → first authorized MCP response", Unit: "ms", Ours: o, SDK: s, digits: 1})
-	o, s = both(func(r *runResult) float64 { return float64(r.ReturningExtra) })
-	add(&metric{Key: "returning_valid_extra_requests", Label: "  … requests besides the MCP endpoint and the page", Unit: "", Ours: o, SDK: s,
-		Budget: "= 0", Met: ptr(o.Max == 0)})
-	o, s = both(func(r *runResult) float64 { return b2f(r.Returning.WasmStartedBeforeTools) })
-	add(&metric{Key: "returning_valid_wasm_started", Label: "  … runs in which the wasm started before tools/list", Unit: "", Ours: o,
-		Budget: "= 0", Met: ptr(o.Max == 0)})
-
-	o, s = both(func(r *runResult) float64 { return r.Expired.ToolsDoneMs })
-	add(&metric{Key: "returning_expired_ms", Label: "returning, expired token: page load → tools/list", Unit: "ms", Ours: o, SDK: s, digits: 1,
-		Note: "ours refreshes before the request (stored expires_at); the SDK sends the token, gets 401, auth() refreshes"})
-	o, s = both(func(r *runResult) float64 { return float64(r.ExpiredRequests) })
-	add(&metric{Key: "returning_expired_requests", Label: "  … HTTP requests", Unit: "", Ours: o, SDK: s})
-	o, s = both(func(r *runResult) float64 { return float64(r.ExpiredRoundTrips) })
-	add(&metric{Key: "returning_expired_round_trips", Label: "  … sequential round trips", Unit: "", Ours: o, SDK: s})
-
-	o, s = both(func(r *runResult) float64 { return r.Hot.GetTokenUs })
-	add(&metric{Key: "get_access_token_us", Label: "hot: getAccessToken(), valid token", Unit: "µs/call", Ours: o, SDK: s, Budget: "≤ 2 µs", Met: ptr(o.Median <= 2), digits: 2,
-		Note: fmt.Sprintf("%d awaited calls per timing, median of 5 timings after a warm-up; SDK: await provider.tokens()", e.cfg.iterations)})
-	o, s = both(func(r *runResult) float64 { return r.Hot.FetchOverheadMs })
-	add(&metric{Key: "fetch_overhead_ms", Label: "hot: client.fetch − plain fetch (MCP ping)", Unit: "ms", Ours: o, SDK: s, Budget: "≤ 0.1 ms", Met: ptr(o.Median <= 0.1), digits: 3,
-		Note: fmt.Sprintf("%d pings each way per run, timed in runs of 5, median of the paired differences; SDK: the transport's path (tokens() + Bearer + fetch)", e.cfg.pairs)})
-	o, s = both(func(r *runResult) float64 { return r.Hot.PlainFetchMs })
-	add(&metric{Key: "plain_fetch_ms", Label: "  … plain fetch of the same ping", Unit: "ms", Ours: o, SDK: s, digits: 2})
-
-	add(&metric{Key: "wasm_memory_mb", Label: "wasm memory after connect (peak)", Unit: "MB", digits: 1,
-		Ours: newStat(collect(ours, func(r *runResult) float64 { return r.Connect.WasmMemoryBytes / 1e6 })),
-		Note: "the Go instance's mem.buffer.byteLength; wasm memory never shrinks, so this is the peak"})
-	add(&metric{Key: "wasm_memory_after_hot_mb", Label: "  … after refresh and hot path", Unit: "MB", digits: 1,
-		Ours: newStat(collect(ours, func(r *runResult) float64 { return r.WasmBytesAfterHot / 1e6 }))})
-
-	for _, m := range ms {
-		if m.Ours != nil && m.SDK != nil && m.SDK.Median > 1e-6 && m.Ours.Median > 1e-6 {
-			m.Ratio = ptr(m.Ours.Median / m.SDK.Median)
-		}
-	}
-	rep.Metrics = ms
-	return rep
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref(p *float64) float64 {
-	if p == nil {
-		return 0
-	}
-	return *p
-}
-
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-func metWord(ok bool) string {
-	if ok {
-		return "met"
-	}
-	return "not met"
-}
-
-// cmp: ours' median ≤ factor × the SDK's median.
-func cmp(o, s *stat, factor float64) *bool {
-	if o == nil || s == nil {
-		return nil
-	}
-	return ptr(o.Median <= factor*s.Median)
-}
-
-func (m *metric) format(st *stat) string {
-	if st == nil {
-		return "—"
-	}
-	f := func(v float64) string {
-		s := fmt.Sprintf("%.*f", m.digits, v)
-		if strings.Trim(s, "-0.") == "" {
-			s = strings.TrimPrefix(s, "-") // no "-0.000"
-		}
-		return s
-	}
-	if st.Min == st.Max {
-		return f(st.Median)
-	}
-	return fmt.Sprintf("%s (%s–%s)", f(st.Median), f(st.Min), f(st.Max))
-}
-
-func (rep *report) table() string {
-	header := []string{"metric", "mcp-oauth-wasm", "TS SDK", "ratio", "budget", "met?"}
-	rows := [][]string{header}
-	for _, m := range rep.Metrics {
-		label := m.Label
-		if m.Unit != "" {
-			label += " (" + m.Unit + ")"
-		}
-		ratio := "—"
-		if m.Ratio != nil {
-			ratio = fmt.Sprintf("%.2f", *m.Ratio)
-		}
-		met := ""
-		if m.Met != nil {
-			met = "no"
-			if *m.Met {
-				met = "yes"
-			}
-		}
-		budget := m.Budget
-		if budget == "" {
-			budget = "—"
-		}
-		rows = append(rows, []string{label, m.format(m.Ours), m.format(m.SDK), ratio, budget, met})
-	}
-	width := make([]int, len(header))
-	for _, r := range rows {
-		for i, c := range r {
-			width[i] = max(width[i], len([]rune(c)))
-		}
-	}
-	var b strings.Builder
-	line := func(r []string) {
-		b.WriteString("|")
-		for i, c := range r {
-			b.WriteString(" " + c + strings.Repeat(" ", width[i]-len([]rune(c))) + " |")
-		}
-		b.WriteString("\n")
-	}
-	line(rows[0])
-	sep := make([]string, len(header))
-	for i := range sep {
-		sep[i] = strings.Repeat("-", width[i])
-	}
-	line(sep)
-	for _, r := range rows[1:] {
-		line(r)
-	}
-	fmt.Fprintf(&b, "\n%d runs per side, median (min–max); each run in a fresh Chromium profile (%s), static files served %s-encoded; ratio = mcp-oauth-wasm / TS SDK.\n",
-		rep.Runs, rep.Chromium, rep.Encoding)
-	return b.String()
 }
