@@ -51,7 +51,7 @@ func (c *Client) fresh(t *Tokens) bool { return t.FreshAt(c.now(), c.cfg.Refresh
 // refreshed even if its clock says it is fresh.
 func (c *Client) refresh(ctx context.Context, rejected string) (*Tokens, error) {
 	var out *Tokens
-	err := c.locker.WithLock(ctx, c.cfg.StorageKeyPrefix+":refresh:"+c.mcpKey, func(ctx context.Context) error {
+	err := c.locker.WithLock(ctx, c.refreshLock(), func(ctx context.Context) error {
 		t, err := c.usableTokens(ctx)
 		if err != nil {
 			return err
@@ -60,37 +60,63 @@ func (c *Client) refresh(ctx context.Context, rejected string) (*Tokens, error) 
 			out = t
 			return nil
 		}
-		if t.RefreshToken == "" {
-			return newError(CodeAuthRequired, "the access token for %s has expired and there is no refresh token; sign in again", c.mcpKey)
-		}
-		info, err := c.discover(ctx, nil, false)
+		info, ci, err := c.refreshClient(ctx, t)
 		if err != nil {
 			return err
-		}
-		ci, err := c.clientForTokens(ctx, info.AuthServer, t.ClientID)
-		if err != nil {
-			_ = c.removeTokens(ctx)
-			return &Error{Code: CodeAuthRequired, Message: err.Error(), Err: err}
 		}
 		nt, err := c.refreshTokens(ctx, info.AuthServer, ci, t)
-		switch CodeOf(err) {
-		case "":
-		case CodeInvalidGrant, CodeClientNotFound:
-			if CodeOf(err) == CodeClientNotFound && ci.Source == sourceRegistered {
-				_ = c.forgetRegistration(ctx, ci.Issuer)
-			}
-			if rmErr := c.removeTokens(ctx); rmErr != nil {
-				return rmErr
-			}
-			return &Error{Code: CodeAuthRequired, Err: err, Message: "the refresh token for " + c.mcpKey + " was refused (" + string(CodeOf(err)) + "); sign in again"}
-		default:
-			return err
-		}
-		if err := c.saveTokens(ctx, nt); err != nil {
+		if nt, err = c.keepRefreshed(ctx, info, ci, nt, err); err != nil {
 			return err
 		}
 		out = nt
 		return nil
 	})
 	return out, err
+}
+
+// refreshClient is what refreshing t needs: its refresh token, the
+// authorization server discovery names, and the client the tokens belong
+// to (without it, the tokens are dropped: auth_required).
+func (c *Client) refreshClient(ctx context.Context, t *Tokens) (*serverInfo, *ClientInfo, error) {
+	if t.RefreshToken == "" {
+		return nil, nil, newError(CodeAuthRequired, "the access token for %s has expired and there is no refresh token; sign in again", c.mcpKey)
+	}
+	info, err := c.discover(ctx, nil, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	ci, err := c.clientForTokens(ctx, info.AuthServer, t.ClientID)
+	if err != nil {
+		_ = c.removeTokens(ctx)
+		return nil, nil, &Error{Code: CodeAuthRequired, Message: err.Error(), Err: err}
+	}
+	return info, ci, nil
+}
+
+// refreshLock names the lock every refresh of this server's tokens holds,
+// in every tab (a RefreshPlan carries it to the browser layer).
+func (c *Client) refreshLock() string { return c.cfg.StorageKeyPrefix + ":refresh:" + c.mcpKey }
+
+// keepRefreshed stores what a refresh returned, or handles its refusal: a
+// refused refresh token (or a client the server no longer knows) means a
+// new sign-in, so the tokens are dropped (and a stale registration with
+// them).
+func (c *Client) keepRefreshed(ctx context.Context, info *serverInfo, ci *ClientInfo, nt *Tokens, err error) (*Tokens, error) {
+	switch CodeOf(err) {
+	case "":
+	case CodeInvalidGrant, CodeClientNotFound:
+		if CodeOf(err) == CodeClientNotFound && ci.Source == sourceRegistered {
+			_ = c.forgetRegistration(ctx, ci.Issuer)
+		}
+		if rmErr := c.removeTokens(ctx); rmErr != nil {
+			return nil, rmErr
+		}
+		return nil, &Error{Code: CodeAuthRequired, Err: err, Message: "the refresh token for " + c.mcpKey + " was refused (" + string(CodeOf(err)) + "); sign in again"}
+	default:
+		return nil, err
+	}
+	if err := c.saveTokensWithPlan(ctx, info, ci, nt); err != nil {
+		return nil, err
+	}
+	return nt, nil
 }

@@ -222,7 +222,7 @@ func (c *Client) completeAuthorization(ctx context.Context, callbackURL, expecte
 	if err != nil {
 		return nil, p, c.afterClientRejected(ctx, err, ci)
 	}
-	if err := c.saveTokens(ctx, t); err != nil {
+	if err := c.saveTokensWithPlan(ctx, info, ci, t); err != nil {
 		return nil, p, err
 	}
 	return t, p, nil

@@ -104,6 +104,11 @@ func (c *Client) removeTokens(ctx context.Context) error {
 	if err := c.records.remove(ctx, c.records.tokensKey(c.mcpKey)); err != nil {
 		return err
 	}
+	if c.cfg.RefreshPlans {
+		if err := c.records.remove(ctx, c.records.refreshPlanKey(c.mcpKey)); err != nil {
+			return err
+		}
+	}
 	c.announce(nil)
 	return nil
 }

@@ -60,6 +60,10 @@ type Config struct {
 
 	// RequestTimeout bounds each HTTP request. Default 30 s.
 	RequestTimeout time.Duration
+	// RefreshPlans stores a RefreshPlan beside the tokens, for a browser
+	// layer that refreshes without the engine (refreshplan.go). The wasm
+	// module sets it.
+	RefreshPlans bool
 	// DiscoveryTTL is how long discovery results are reused. Default 1 h.
 	DiscoveryTTL time.Duration
 	// RefreshSkew refreshes an access token this long before it expires.

@@ -32,6 +32,11 @@ type Contract struct {
 	StorageKinds            map[string]string `json:"storageKinds"`
 	// TokenFields names the JSON fields of a stored Tokens record.
 	TokenFields map[string]string `json:"tokenFields"`
+	// RefreshPlanFields names the JSON fields of a stored RefreshPlan, and
+	// MaxTokenLifetimeSeconds is the longest expires_in kept as sent
+	// (web/refresh.js leaves longer ones to the engine).
+	RefreshPlanFields       map[string]string `json:"refreshPlanFields"`
+	MaxTokenLifetimeSeconds int64             `json:"maxTokenLifetimeSeconds"`
 	// ResourceIssuerPath is where a stored discovery record holds the
 	// issuer of the authorization server discovery last named.
 	ResourceIssuerPath []string `json:"resourceIssuerPath"`
@@ -59,6 +64,7 @@ const (
 	kindResource     = "resource"
 	kindIssuer       = "issuer"
 	kindStaticClient = "static-client"
+	kindRefreshPlan  = "refresh-plan"
 
 	storageKeyVersion       = "v1"
 	defaultStorageKeyPrefix = "mcp-oauth"
@@ -75,6 +81,7 @@ func BrowserContract() Contract {
 		StorageKinds: map[string]string{
 			"tokens": kindTokens, "client": kindClient, "pending": kindPending,
 			"resource": kindResource, "issuer": kindIssuer, "staticClient": kindStaticClient,
+			"refreshPlan": kindRefreshPlan,
 		},
 		TokenFields: map[string]string{
 			"accessToken":  jsonName(Tokens{}, "AccessToken"),
@@ -83,13 +90,26 @@ func BrowserContract() Contract {
 			"expiresAt":    jsonName(Tokens{}, "ExpiresAt"),
 			"issuedAt":     jsonName(Tokens{}, "IssuedAt"),
 			"issuer":       jsonName(Tokens{}, "Issuer"),
+			// and what a refresh without the engine writes (refreshplan.go)
+			"scope":          jsonName(Tokens{}, "Scope"),
+			"resource":       jsonName(Tokens{}, "Resource"),
+			"clientId":       jsonName(Tokens{}, "ClientID"),
+			"requestedScope": jsonName(Tokens{}, "RequestedScope"),
 		},
-		ResourceIssuerPath:     []string{jsonName(serverInfo{}, "AuthServer"), jsonName(AuthServerMetadata{}, "Issuer")},
-		RefreshSkewSeconds:     int64(defaultRefreshSkew / time.Second),
-		PendingLifetimeSeconds: int64(pendingLifetime / time.Second),
-		Options:                optionTypes(),
-		MCPURLChars:            mcpURLChars,
-		LoopbackHosts:          append([]string(nil), loopbackHosts...),
+		RefreshPlanFields: map[string]string{
+			"issuer": jsonName(RefreshPlan{}, "Issuer"), "clientId": jsonName(RefreshPlan{}, "ClientID"),
+			"resource": jsonName(RefreshPlan{}, "Resource"), "url": jsonName(RefreshPlan{}, "URL"),
+			"header": jsonName(RefreshPlan{}, "Header"), "form": jsonName(RefreshPlan{}, "Form"),
+			"lock": jsonName(RefreshPlan{}, "Lock"), "validUntil": jsonName(RefreshPlan{}, "ValidUntil"),
+			"progress": jsonName(RefreshPlan{}, "Progress"),
+		},
+		MaxTokenLifetimeSeconds: maxTokenLifetime,
+		ResourceIssuerPath:      []string{jsonName(serverInfo{}, "AuthServer"), jsonName(AuthServerMetadata{}, "Issuer")},
+		RefreshSkewSeconds:      int64(defaultRefreshSkew / time.Second),
+		PendingLifetimeSeconds:  int64(pendingLifetime / time.Second),
+		Options:                 optionTypes(),
+		MCPURLChars:             mcpURLChars,
+		LoopbackHosts:           append([]string(nil), loopbackHosts...),
 	}
 }
 

@@ -166,12 +166,13 @@ func (r records) key(kind, id string) string {
 	return r.prefix + ":" + storageKeyVersion + ":" + kind + ":" + id
 }
 
-func (r records) tokensKey(mcpURL string) string     { return r.key(kindTokens, mcpURL) }
-func (r records) clientKey(issuer string) string     { return r.key(kindClient, issuer) }
-func (r records) pendingKey(state string) string     { return r.key(kindPending, state) }
-func (r records) resourceKey(mcpURL string) string   { return r.key(kindResource, mcpURL) }
-func (r records) authServerKey(issuer string) string { return r.key(kindIssuer, issuer) }
-func (r records) staticClientKey(id string) string   { return r.key(kindStaticClient, id) }
+func (r records) tokensKey(mcpURL string) string      { return r.key(kindTokens, mcpURL) }
+func (r records) clientKey(issuer string) string      { return r.key(kindClient, issuer) }
+func (r records) pendingKey(state string) string      { return r.key(kindPending, state) }
+func (r records) resourceKey(mcpURL string) string    { return r.key(kindResource, mcpURL) }
+func (r records) authServerKey(issuer string) string  { return r.key(kindIssuer, issuer) }
+func (r records) staticClientKey(id string) string    { return r.key(kindStaticClient, id) }
+func (r records) refreshPlanKey(mcpURL string) string { return r.key(kindRefreshPlan, mcpURL) }
 
 // load reads key into v. A missing key is (false, nil). A value that does
 // not decode or validate is reported through warn, removed, and treated as

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"time"
 )
 
 // Talking to the token endpoint: the code exchange and the refresh, sent
@@ -28,9 +29,26 @@ func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientI
 	if err != nil {
 		return nil, err
 	}
+	return c.tokensFromAnswer(r, as, ci, resource, requestedScope, prev, what)
+}
+
+// tokensFromAnswer validates a token endpoint answer into the Tokens to
+// store (the refresh answers the browser layer received itself come here
+// too: HandleRefreshAnswer).
+func (c *Client) tokensFromAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string) (*Tokens, error) {
+	t, warning, err := readTokenAnswer(r, as, ci, resource, requestedScope, prev, what, c.now())
+	if warning != nil {
+		c.warn(warning)
+	}
+	return t, err
+}
+
+// readTokenAnswer is tokensFromAnswer at now, with the warning it has for
+// an expires_in it did not keep as sent.
+func readTokenAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string, now time.Time) (*Tokens, *Error, error) {
 	tr, err := validateTokenResponse(r, as.TokenEndpoint, what)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	t := &Tokens{
 		AccessToken:    tr.AccessToken,
@@ -45,14 +63,15 @@ func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientI
 	if tr.Scope != nil {
 		t.Scope = *tr.Scope
 	}
-	t.IssuedAt = c.now().Unix()
+	t.IssuedAt = now.Unix()
+	var warning *Error
 	ttl, clamped := tr.ExpiresIn.lifetime()
 	if clamped {
 		kept := fmt.Sprintf("with a lifetime of %d s", ttl)
 		if ttl == 0 {
 			kept = "without an expiry"
 		}
-		c.warn(newError(CodeTokenError, "the %s answer from %s says expires_in %v; the token is kept %s instead", what, as.TokenEndpoint, float64(tr.ExpiresIn), kept))
+		warning = newError(CodeTokenError, "the %s answer from %s says expires_in %v; the token is kept %s instead", what, as.TokenEndpoint, float64(tr.ExpiresIn), kept)
 	}
 	if ttl > 0 {
 		t.ExpiresAt = t.IssuedAt + ttl
@@ -60,7 +79,7 @@ func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientI
 	if t.RefreshToken == "" && prev != nil {
 		t.RefreshToken = prev.RefreshToken // RFC 6749 §6: the old one stays valid
 	}
-	return t, nil
+	return t, warning, nil
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636
@@ -81,6 +100,15 @@ func (c *Client) exchangeCode(ctx context.Context, as *AuthServerMetadata, ci *C
 // again (RFC 8707 §2.2) so the new access token keeps its audience.
 func (c *Client) refreshTokens(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, t *Tokens) (*Tokens, error) {
 	c.progress(Progress{Step: StepRefresh, MCPURL: c.mcpKey, Issuer: as.Issuer})
+	return c.redeem(ctx, as, ci, refreshForm(t), t.Resource, t.RequestedScope, t, refreshWhat)
+}
+
+const refreshWhat = "refresh request"
+
+// refreshForm is the refresh request's form before client authentication:
+// the one definition of what a refresh sends (a RefreshPlan is this
+// without the refresh token).
+func refreshForm(t *Tokens) url.Values {
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
 		"refresh_token": {t.RefreshToken},
@@ -88,5 +116,5 @@ func (c *Client) refreshTokens(ctx context.Context, as *AuthServerMetadata, ci *
 	if t.Resource != "" {
 		form.Set("resource", t.Resource)
 	}
-	return c.redeem(ctx, as, ci, form, t.Resource, t.RequestedScope, t, "refresh request")
+	return form
 }

@@ -162,9 +162,15 @@ func (h httpClient) postForm(ctx context.Context, url string, form string, heade
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
+	setFormHeaders(req.Header)
 	return h.send(ctx, req, what)
+}
+
+// setFormHeaders sets what a form POST to the token endpoint says it
+// sends and accepts.
+func setFormHeaders(h http.Header) {
+	h.Set("Content-Type", "application/x-www-form-urlencoded")
+	h.Set("Accept", "application/json")
 }
 
 // postJSON sends a JSON POST (RFC 7591 registration).

@@ -37,8 +37,8 @@ func TestBrowserContract(t *testing.T) {
 		`+moduleJS+`
 		const { CONTRACT } = await import('/contract.js');
 		const { freshToken } = await import('/records.js');
-		const go = globalThis.__mcpOAuthGo;
-		const out = { SameContract: JSON.stringify(JSON.parse(go.contract())) === JSON.stringify(CONTRACT),
+		const go = await (await import('/engine.js')).startEngine();
+		const out = { SameContract: JSON.stringify(JSON.parse(await go.contract())) === JSON.stringify(CONTRACT),
 			JSVersion: api.version, GoVersion: go.version, Disagreements: [], Cases: 0, SignedIn: '' };
 		const f = CONTRACT.tokenFields;
 		const now = 1800000000;
@@ -49,7 +49,7 @@ func TestBrowserContract(t *testing.T) {
 					if (lifetime) t[f.expiresAt] = now - issuedAgo + lifetime;
 					if (withIat) t[f.issuedAt] = now - issuedAgo;
 					const js = freshToken(t, now);
-					const engine = go.tokensFresh(JSON.stringify(t), now);
+					const engine = await go.tokensFresh(JSON.stringify(t), now);
 					out.Cases++;
 					if (js !== engine) out.Disagreements.push(JSON.stringify(t) + ': JS ' + js + ', engine ' + engine);
 				}

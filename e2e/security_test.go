@@ -129,7 +129,7 @@ func TestBrowserCanonicalURLDifferential(t *testing.T) {
 	}
 	results := eval[[]result](p, "comparing JS and engine canonical URLs", `(async () => {
 		`+moduleJS+`
-		const go = globalThis.__mcpOAuthGo;
+		const go = await (await import('/engine.js')).startEngine();
 		// Async storage: the client starts no background discovery.
 		const storage = { getItem: async () => null, setItem: async () => {}, removeItem: async () => {} };
 		const host = { storage, withLock: (name, fn) => fn(), emit() {}, openAuthorizationUrl() {} };

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -76,6 +77,9 @@ type Options struct {
 	TokenDelay     time.Duration
 	NoRefreshToken bool
 	NoRotation     bool
+	// ExpiresInAsString sends expires_in as a JSON string ("3600"), as some
+	// servers do.
+	ExpiresInAsString bool
 	// Deny answers every authorization with error=access_denied.
 	Deny bool
 	// StepUpScope is required by JSON-RPC method "admin" (else 403
@@ -522,6 +526,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	at := s.next("at")
 	s.access[at] = token{resource: g.resource, scope: g.scope, clientID: c.id, expires: time.Now().Add(ttl)}
 	resp := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(ttl.Seconds())}
+	if s.Opts.ExpiresInAsString {
+		resp["expires_in"] = strconv.Itoa(int(ttl.Seconds()))
+	}
 	if g.scope != g.requested { // RFC 6749 §5.1: scope is required when it differs
 		resp["scope"] = g.scope
 	}

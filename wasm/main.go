@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ func main() {
 	_ = api.Set("version", mcpoauth.Version)
 	_ = api.Set("contract", export(contractJSON))
 	_ = api.Set("tokensFresh", export(tokensFresh))
+	_ = api.Set("readRefreshAnswer", export(readRefreshAnswer))
 	_ = api.Set("checkIfAuthRequired", export(checkIfAuthRequired))
 	_ = api.Set("newClient", export(newClient))
 	_ = api.Set("pendingFor", export(pendingFor))
@@ -113,6 +115,45 @@ func tokensFresh(args []safejs.Value) any {
 	return t.FreshAt(time.Unix(int64(now), 0), skew)
 }
 
+// readRefreshAnswer(planJSON, prevJSON, status, contentType, bodyBase64,
+// nowSeconds) → Promise<tokensJSON>: mcpoauth.ReadRefreshAnswer, for e2e's
+// TestBrowserRefreshWithoutEngine (web/refresh.js reads answers the same
+// way, or leaves them to the engine).
+func readRefreshAnswer(args []safejs.Value) any {
+	return promise(func() (any, error) {
+		var plan mcpoauth.RefreshPlan
+		var prev mcpoauth.Tokens
+		for i, v := range []any{&plan, &prev} {
+			raw, err := argString(args, i, "record")
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeJSON(raw, "record", v); err != nil {
+				return nil, err
+			}
+		}
+		status, err := arg(args, 2).Int()
+		if err != nil {
+			return nil, invalidArg("status must be a number")
+		}
+		contentType, _ := argString(args, 3, "contentType")
+		raw, _ := argString(args, 4, "body")
+		body, err := base64.StdEncoding.DecodeString(raw)
+		if err != nil {
+			return nil, invalidArg("body must be base64: %v", err)
+		}
+		now, err := arg(args, 5).Float()
+		if err != nil {
+			return nil, invalidArg("now must be a number")
+		}
+		t, err := mcpoauth.ReadRefreshAnswer(&plan, &prev, status, contentType, body, time.Unix(int64(now), 0))
+		if err != nil {
+			return nil, err
+		}
+		return jsonString(t)
+	})
+}
+
 // pendingFor(host, prefix, callbackUrl) → Promise<string|null>: the JSON of
 // the pending authorization the URL answers, null when it carries none.
 func pendingFor(args []safejs.Value) any {
@@ -163,6 +204,7 @@ func newClient(args []safejs.Value) any {
 		redirect, _ := arg(args, 2).Bool()
 		cfg := o.Config()
 		cfg.Store = newJSStore(storageOf(host))
+		cfg.RefreshPlans = true // web/refresh.js refreshes without the engine
 		cfg.Fetch = fetchRoundTrip
 		cfg.Locker = jsLocker{host}
 		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }
@@ -250,6 +292,32 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 				return nil, err
 			}
 			return jsonString(map[string]any{"retry": retry, "operation": op})
+		},
+		// refreshAnswer(signal, status, contentType, bodyBase64): the answer
+		// to a refresh web/refresh.js sent from the RefreshPlan and does not
+		// judge itself; it still holds the plan's lock.
+		"refreshAnswer": func(ctx context.Context, args []safejs.Value) (any, error) {
+			status, err := arg(args, 0).Int()
+			if err != nil {
+				return nil, invalidArg("status must be a number")
+			}
+			h := http.Header{}
+			if ct, _ := argString(args, 1, "contentType"); ct != "" {
+				h.Set("Content-Type", ct)
+			}
+			raw, err := argString(args, 2, "body")
+			if err != nil {
+				return nil, err
+			}
+			body, err := base64.StdEncoding.DecodeString(raw)
+			if err != nil {
+				return nil, invalidArg("body must be base64: %v", err)
+			}
+			t, err := c.HandleRefreshAnswer(ctx, status, h, body)
+			if err != nil {
+				return nil, err
+			}
+			return jsonString(t)
 		},
 		"getTokens": func(ctx context.Context, args []safejs.Value) (any, error) {
 			t, err := c.Tokens(ctx)

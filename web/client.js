@@ -13,6 +13,7 @@ import { LOCK_TIMEOUT_MS, withLock } from './locks.js';
 import { sweep } from './callback-channel.js';
 import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
 import { TokenCache, newerTokens } from './records.js';
+import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
 
 // Options that JavaScript handles. Every other option is the engine's: its
 // name and type come from the engine (CONTRACT.options), and it is passed
@@ -66,7 +67,7 @@ export const completeSignIn = Symbol('completeSignIn');
 let swept = false;
 
 export class Client extends EventTarget {
-  #agent; #storage; #prefix; #tokensKey; #resourceKey; #origin; #engineOptions; #lockTimeoutMs;
+  #agent; #storage; #prefix; #tokensKey; #resourceKey; #keys; #origin; #engineOptions; #lockTimeoutMs;
   #go = null;
   #cache = new TokenCache();
 
@@ -82,6 +83,7 @@ export class Client extends EventTarget {
     this.#lockTimeoutMs = lockTimeoutMs;
     this.#tokensKey = storageKey(this.#prefix, 'tokens', this.mcpUrl);
     this.#resourceKey = storageKey(this.#prefix, 'resource', this.mcpUrl);
+    this.#keys = { tokens: this.#tokensKey, resource: this.#resourceKey, plan: storageKey(this.#prefix, 'refreshPlan', this.mcpUrl) };
     if (mode === 'popup') this.#agent = popupAgent(popup, { onLate: (cb) => this.#completeLate(cb) });
     else if (mode === 'redirect') this.#agent = redirectAgent();
     else this.#agent = functionAgent(mode);
@@ -109,13 +111,13 @@ export class Client extends EventTarget {
       swept = true;
       sweep();
     }
-    // No usable token: a sign-in (or a refresh) is likely, so start the
-    // engine and its discovery (cached; it registers nothing) now rather
-    // than after the user's click.
+    // No usable token, and none that refresh.js can refresh: a sign-in is
+    // likely, so start the engine and its discovery (cached; it registers
+    // nothing) now rather than after the user's click.
     if (this.#storage.sync) {
-      let usable = null;
-      try { usable = this.#usableNow(); } catch {}
-      if (!usable) this.#engine().then((engine) => engine.prepare(undefined)).catch(() => {});
+      let skip = false;
+      try { skip = Boolean(this.#usableNow()) || canRefreshWithoutEngine(this.#storage, this.#keys); } catch {}
+      if (!skip) this.#engine().then((engine) => engine.prepare(undefined)).catch(() => {});
     }
   }
 
@@ -204,8 +206,26 @@ export class Client extends EventTarget {
     const t = s.sync ? this.#usableNow()
       : this.#cache.usable(...(await Promise.all([s.getItem(this.#tokensKey), s.getItem(this.#resourceKey)])), Date.now() / 1000);
     if (t) return this.#cache.accessToken(t);
-    const work = (async () => JSON.parse(await goCall((await this.#engine()).accessToken(signal)))[CONTRACT.tokenFields.accessToken])();
+    const work = (async () => {
+      const refreshed = await this.#refreshWithoutEngine(signal);
+      if (refreshed) return this.#cache.accessToken(refreshed);
+      return JSON.parse(await goCall((await this.#engine()).accessToken(signal)))[CONTRACT.tokenFields.accessToken];
+    })();
     return abortable(work, signal, null, 'getAccessToken');
+  }
+
+  // #refreshWithoutEngine refreshes from the engine's stored plan
+  // (refresh.js), or resolves null: then the engine refreshes.
+  #refreshWithoutEngine(signal) {
+    return refreshWithoutEngine({
+      storage: this.#storage, keys: this.#keys, signal, timeoutMs: this.#lockTimeoutMs,
+      handOff: async (status, contentType, body) => goCall((await this.#engine()).refreshAnswer(signal, status, contentType, body)),
+      onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
+      onTokens: (detail) => {
+        this.#cache.invalidate();
+        this.dispatchEvent(new CustomEvent('tokenchange', { detail }));
+      },
+    });
   }
 
   // fetch: Bearer for this MCP server's origin only; 401 → refresh or sign

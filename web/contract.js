@@ -38,18 +38,35 @@ export const CONTRACT = {
     "client": "client",
     "issuer": "issuer",
     "pending": "pending",
+    "refreshPlan": "refresh-plan",
     "resource": "resource",
     "staticClient": "static-client",
     "tokens": "tokens"
   },
   "tokenFields": {
     "accessToken": "access_token",
+    "clientId": "client_id",
     "expiresAt": "expires_at",
     "issuedAt": "issued_at",
     "issuer": "issuer",
     "refreshToken": "refresh_token",
+    "requestedScope": "requested_scope",
+    "resource": "resource",
+    "scope": "scope",
     "tokenType": "token_type"
   },
+  "refreshPlanFields": {
+    "clientId": "client_id",
+    "form": "form",
+    "header": "header",
+    "issuer": "issuer",
+    "lock": "lock",
+    "progress": "progress",
+    "resource": "resource",
+    "url": "url",
+    "validUntil": "valid_until"
+  },
+  "maxTokenLifetimeSeconds": 31536000,
   "resourceIssuerPath": [
     "authorization_server",
     "issuer"

@@ -2,55 +2,33 @@
 // on first need. A client created without a usable token starts it in the
 // background, so a sign-in does not wait for it; a returning user with a
 // valid token never fetches it.
+//
+// Where a page can, the engine runs in a dedicated Worker
+// (engine-worker.js), so that compiling the wasm, starting the Go runtime
+// and the engine's own work never hold the page's main thread (the
+// longest of them was 107–148 ms on the page). The page keeps what only it
+// has: storage, the popup, the Web Locks barrier, events; the engine
+// reaches them through remote.js. Where a page cannot (no Worker, as in a
+// service worker; a worker-src policy; a bundler that did not copy
+// engine-worker.js) or load({worker: false}) says so, it runs on the page.
 
-import { fail } from './errors.js';
+import { fail, toError } from './errors.js';
+import { Peer } from './remote.js';
+import { compileWasm, runEngine } from './wasm.js';
 
 let wasmUrl = new URL('./mcp-oauth.wasm', import.meta.url);
+let useWorker = true;
 let goApi = null;
-let wasmModule = null;
+let stats = null;
 
-// setWasmUrl points at the wasm elsewhere: a relative URL is read against
-// the page (or worker) address, as fetch would.
-export function setWasmUrl(url) {
-  wasmUrl = new URL(String(url), globalThis.location?.href);
+// configureEngine applies load()'s options: wasmUrl (a relative URL is read
+// against the page, or worker, address, as fetch would) and worker.
+export function configureEngine({ wasmUrl: url, worker } = {}) {
+  if (url !== undefined) wasmUrl = new URL(String(url), globalThis.location?.href);
+  if (worker !== undefined) useWorker = worker;
 }
 
 const inServiceWorker = () => typeof globalThis.ServiceWorkerGlobalScope === 'function' && globalThis instanceof globalThis.ServiceWorkerGlobalScope;
-
-// cspError names the fix when the page's Content-Security-Policy forbids
-// compiling WebAssembly.
-function cspError(e) {
-  if (!/unsafe-eval|Content Security Policy|CSP/i.test(String(e && e.message))) return null;
-  return fail('invalid_config', `this page's Content-Security-Policy does not allow WebAssembly (${e.message}): add 'wasm-unsafe-eval' to script-src (in an extension: content_security_policy.extension_pages)`);
-}
-
-function compileWasm() {
-  if (!wasmModule) {
-    wasmModule = (async () => {
-      try {
-        return await WebAssembly.compileStreaming(fetch(wasmUrl));
-      } catch (e) {
-        const csp = cspError(e);
-        if (csp) throw csp;
-        // A server that does not send application/wasm: compile from bytes.
-        let resp;
-        try {
-          resp = await fetch(wasmUrl);
-        } catch (e2) {
-          throw fail('network_error', `could not load the engine ${wasmUrl} (${e2.message}): serve mcp-oauth.wasm beside mcp-oauth.js, or pass load({wasmUrl})`);
-        }
-        if (!resp.ok) throw fail('network_error', `could not load the engine ${wasmUrl} (HTTP ${resp.status}): serve mcp-oauth.wasm beside mcp-oauth.js, or pass load({wasmUrl})`);
-        try {
-          return await WebAssembly.compile(await resp.arrayBuffer());
-        } catch (e3) {
-          throw cspError(e3) || fail('invalid_config', `${wasmUrl} is not the engine's WebAssembly (${e3.message}): serve the mcp-oauth.wasm that came with this mcp-oauth.js`);
-        }
-      }
-    })();
-    wasmModule.catch(() => { wasmModule = null; });
-  }
-  return wasmModule;
-}
 
 // loadGoRuntime makes sure the Go runtime's support code (wasm_exec.js,
 // which defines globalThis.Go) is loaded. worker.js imports it statically;
@@ -66,22 +44,84 @@ async function loadGoRuntime() {
   } catch (e) {
     throw fail('network_error', `the Go runtime wasm_exec.js could not be loaded beside mcp-oauth.js (${e.message}): serve it with the module (the npm package has it; from source, ./build.sh copies it from $(go env GOROOT)/lib/wasm/)`);
   }
-  if (!globalThis.Go) throw fail('invalid_config', 'wasm_exec.js loaded but defined no Go class: it is not the Go runtime that built mcp-oauth.wasm');
 }
 
-// startEngine resolves with the engine's API (globalThis.__mcpOAuthGo).
+async function startOnPage() {
+  const [module] = await Promise.all([compileWasm(wasmUrl), loadGoRuntime()]);
+  const { api, memoryBytes } = await runEngine(module);
+  stats.where = 'page';
+  stats.memoryBytes = memoryBytes;
+  return api;
+}
+
+// A worker that could not start at all (its script blocked or missing)
+// falls back to the page; one that started and failed (the wasm missing)
+// fails as the page would.
+const noWorker = Symbol('noWorker');
+
+function startInWorker() {
+  let worker;
+  try {
+    worker = new Worker(new URL('./engine-worker.js', import.meta.url), { type: 'module' });
+  } catch {
+    return Promise.reject(noWorker);
+  }
+  return new Promise((resolve, reject) => {
+    const onError = (e) => {
+      e.preventDefault?.();
+      done();
+      worker.terminate();
+      reject(noWorker);
+    };
+    const onMessage = (e) => {
+      const m = e.data;
+      if (m?.t === 'ready') {
+        done();
+        const peer = new Peer(worker);
+        const api = peer.stub(m.methods, 0, { keep: ['newClient'] }); // a client keeps its host
+        api.version = m.version;
+        stats.where = 'worker';
+        stats.memoryBytes = () => api.memoryBytes();
+        resolve(api);
+      } else if (m?.t === 'failed') {
+        done();
+        worker.terminate();
+        reject(toError(m.error));
+      }
+    };
+    const done = () => {
+      worker.removeEventListener('error', onError);
+      worker.removeEventListener('message', onMessage);
+    };
+    worker.addEventListener('error', onError);
+    worker.addEventListener('message', onMessage);
+    worker.postMessage({ t: 'start', wasmUrl: wasmUrl.href });
+  });
+}
+
+// startEngine resolves with the engine's API: newClient, pendingFor,
+// checkIfAuthRequired (wasm/main.go), each returning a Promise, in the
+// Worker or on the page.
 export function startEngine() {
   if (!goApi) {
-    goApi = (async () => {
-      const [module] = await Promise.all([compileWasm(), loadGoRuntime()]);
-      const go = new globalThis.Go();
-      const instance = await WebAssembly.instantiate(module, go.importObject);
-      go.run(instance); // runs main until it waits; the API is then in place
-      const api = globalThis.__mcpOAuthGo;
-      if (!api) throw fail('invalid_config', 'mcp-oauth.wasm started but did not register its API');
-      return api;
-    })();
+    stats = { where: null, loadStart: globalThis.performance?.now(), ready: null, memoryBytes: null };
+    const worker = useWorker && typeof globalThis.Worker === 'function';
+    goApi = (worker ? startInWorker().catch((e) => (e === noWorker ? startOnPage() : Promise.reject(e))) : startOnPage())
+      .then((api) => {
+        stats.ready = globalThis.performance?.now();
+        return api;
+      });
     goApi.catch(() => { goApi = null; }); // a failed load may be retried
   }
   return goApi;
+}
+
+// engineStats tells where the engine runs and what it costs: null before
+// it was started; else {where: 'worker'|'page', loadStart, ready (page
+// clock, ms), memoryBytes}. For benchmarks and diagnostics.
+export async function engineStats() {
+  if (!goApi) return null;
+  await goApi.catch(() => {});
+  if (!stats || !stats.where) return null;
+  return { where: stats.where, loadStart: stats.loadStart, ready: stats.ready, memoryBytes: await stats.memoryBytes() };
 }

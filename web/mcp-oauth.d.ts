@@ -194,4 +194,9 @@ export declare function load(options?: {
   wasmUrl?: string | URL;
   /** Start the engine now rather than on first need. */
   eager?: boolean;
+  /**
+   * Run the engine in a dedicated Worker (engine-worker.js beside mcp-oauth.js), off the page's main thread (default true).
+   * Where no Worker can start (a service worker, a worker-src policy, a bundle without engine-worker.js) it runs on the page.
+   */
+  worker?: boolean;
 }): Promise<McpOAuth>;

@@ -8,11 +8,14 @@
 //                         handleRedirectCallback, chromeStorage
 //   worker.js             the same for workers (static Go runtime import)
 //   client.js             the client of one MCP server (createClient)
-//   engine.js             loads and starts the wasm, on first need
+//   engine.js             starts the wasm on first need, in a Worker
+//   engine-worker.js      that Worker; remote.js: calls to and from it
+//   wasm.js               fetches, compiles and runs the wasm
 //   user-agents.js        popup, redirect and function modes
 //   callback-channel.js   how callback.html hands the response back
 //   storage.js, locks.js  storage backends and keys; the refresh lock
 //   records.js            the engine's records as the fast path reads them
+//   refresh.js            a refresh without the engine, from its stored plan
 //   urls.js, errors.js    the canonical MCP URL; McpOAuthError
 //   contract.js           generated from the engine: every shared value
 
@@ -23,9 +26,12 @@ import './locks.js';
 import './callback-channel.js';
 import './user-agents.js';
 import './records.js';
+import './refresh.js';
+import './remote.js';
+import './wasm.js';
 import { CONTRACT } from './contract.js';
 import { McpOAuthError, abortable, abortedError, fail, goCall } from './errors.js';
-import { setWasmUrl, startEngine } from './engine.js';
+import { configureEngine, startEngine } from './engine.js';
 import { sameOrigin } from './urls.js';
 import { chromeStorage, makeStorage } from './storage.js';
 import { Client, clients, completeSignIn } from './client.js';
@@ -85,8 +91,9 @@ async function handleRedirectCallback(url = globalThis.location?.href, options =
   }
 }
 
-export async function load({ wasmUrl, eager = false } = {}) {
-  if (wasmUrl !== undefined) setWasmUrl(wasmUrl);
+export async function load({ wasmUrl, eager = false, worker } = {}) {
+  if (worker !== undefined && typeof worker !== 'boolean') throw fail('invalid_config', 'load option worker must be a boolean');
+  configureEngine({ wasmUrl, worker });
   if (eager) await startEngine();
   return Object.freeze({
     version: VERSION,

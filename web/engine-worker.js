@@ -1,0 +1,24 @@
+// engine-worker.js: the engine's dedicated Worker. The page (engine.js)
+// starts it with {t: 'start', wasmUrl}; it compiles and runs the wasm here,
+// off the page's main thread, answers {t: 'ready', methods, version} (or
+// {t: 'failed', error}), and from then on serves the engine's API over
+// remote.js. The engine fetches from here (a dedicated worker has the
+// page's origin, so CORS is the same); storage, windows, locks and events
+// are the page's, reached through the host object each client was given.
+import './wasm_exec.js';
+import { Peer } from './remote.js';
+import { compileWasm, runEngine } from './wasm.js';
+
+addEventListener('message', async function start(e) {
+  if (e.data?.t !== 'start') return;
+  removeEventListener('message', start);
+  try {
+    const { api, memoryBytes } = await runEngine(await compileWasm(e.data.wasmUrl));
+    const root = { memoryBytes };
+    for (const k of Object.keys(api)) if (typeof api[k] === 'function') root[k] = api[k];
+    new Peer(globalThis, root);
+    postMessage({ t: 'ready', methods: Object.keys(root), version: api.version });
+  } catch (err) {
+    postMessage({ t: 'failed', error: { code: err.code || 'invalid_config', message: String(err.message || err) } });
+  }
+});
