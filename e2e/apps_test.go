@@ -204,6 +204,10 @@ func signInToApp(t *testing.T, root context.Context, appURL, mode string) {
 	if !strings.HasPrefix(got, "Connected ("+mode+")") || !strings.Contains(tools, "echo") {
 		t.Fatalf("after signing in the app says %q and lists %q", got, tools)
 	}
+	// The engine ran in its Worker: the page itself never fetched the wasm.
+	if wasm, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /\.wasm($|\?)/.test(n))`)); len(wasm) > 0 {
+		t.Errorf("the page fetched the wasm itself (%v): the bundle lost engine-worker.js, so the engine ran on the page", wasm)
+	}
 	loc, _ := chromedp.Run(ctx, chromedp.Location())
 	if strings.Contains(loc, "code=") || strings.Contains(loc, "state=") {
 		t.Errorf("the address bar still holds the authorization response: %s", redactQuery(loc))
