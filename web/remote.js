@@ -12,11 +12,12 @@
 //   {t: 'release', refs}                   handles the other side may drop
 //
 // An argument that is an AbortSignal becomes a signal on the other side
-// that aborts with it; a function becomes a function that calls back; any
-// other object becomes a handle: a stub whose methods (the object's own
-// function properties, and those of its `storage` property) call back, with
-// a copy of its own string, number and boolean properties, and
-// which, sent back, is the original object again. Handles made for a
+// that aborts with it; a function becomes a function that calls back; an
+// array is carried element by element; any other object becomes a handle:
+// a stub whose methods (the object's own function properties, and those of
+// its `storage` property) call back, with a copy of its own string, number
+// and boolean properties, and which, sent back, is the original object
+// again. Handles made for a
 // call's arguments live until the call settles; objects returned (the
 // engine's clients) live as long as the page.
 //
@@ -114,6 +115,7 @@ export class Peer {
       return { $sig: ref, aborted: v.aborted };
     }
     if (typeof v === 'function') return { $fn: this.#newRef({ call: v }, refs) }; // called as method 'call'
+    if (Array.isArray(v)) return { $arr: v.map((x) => this.#encode(x, refs)) };
     const fns = [];
     const props = {};
     for (const k of Object.keys(v)) {
@@ -138,6 +140,7 @@ export class Peer {
       else this.#controllers.set(v.$sig, c);
       return c.signal;
     }
+    if ('$arr' in v) return v.$arr.map((x) => this.#decode(x));
     if ('$fn' in v) return (...args) => this.call(v.$fn, 'call', args);
     if ('$obj' in v) {
       const s = Object.assign(this.stub(v.fns, v.$obj), v.props);
