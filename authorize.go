@@ -155,9 +155,13 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 // challenge, fetch its metadata and its authorization server's) and caches
 // the results, so that a later Authorize only registers and authorizes. It
 // registers nothing, and reports no progress: the app did not ask for
-// work yet.
+// work yet. With Config.WarmUp it then runs the sign-in's steps once on
+// made-up values (warmup.go).
 func (c *Client) Prepare(ctx context.Context) error {
 	_, err := c.discover(context.WithValue(ctx, quietKey{}, true), nil, false)
+	if c.cfg.WarmUp && (err == nil || errors.Is(err, errDiscoveryUnsure)) {
+		_ = c.warmUp() // warmup.go
+	}
 	if errors.Is(err, errDiscoveryUnsure) {
 		return nil
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// layer that refreshes without the engine (refreshplan.go). The wasm
 	// module sets it.
 	RefreshPlans bool
+	// WarmUp makes Prepare run the sign-in's pure steps once on made-up
+	// values, so that a browser compiles their code before the user's
+	// click (warmup.go). The wasm module sets it.
+	WarmUp bool
 	// DiscoveryTTL is how long discovery results are reused. Default 1 h.
 	DiscoveryTTL time.Duration
 	// RefreshSkew refreshes an access token this long before it expires.

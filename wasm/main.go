@@ -205,6 +205,7 @@ func newClient(args []safejs.Value) any {
 		cfg := o.Config()
 		cfg.Store = newJSStore(storageOf(host))
 		cfg.RefreshPlans = true // web/refresh.js refreshes without the engine
+		cfg.WarmUp = true       // compile the sign-in's code before the click
 		cfg.Fetch = fetchRoundTrip
 		cfg.Locker = jsLocker{host}
 		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }

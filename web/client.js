@@ -12,7 +12,7 @@ import { makeStorage, storageKey } from './storage.js';
 import { LOCK_TIMEOUT_MS, withLock } from './locks.js';
 import { sweep } from './callback-channel.js';
 import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
-import { TokenCache, newerTokens } from './records.js';
+import { TokenCache } from './records.js';
 import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
 
 // Options that JavaScript handles. Every other option is the engine's: its
@@ -132,7 +132,7 @@ export class Client extends EventTarget {
           return this.#agent.open(url, { state, redirectUri, attempt: attempt || undefined });
         },
         withLock: (name, fn, signal) => withLock(name, fn, {
-          webStorage: this.#storage.webStorage, watchedKey: this.#tokensKey, signal, timeoutMs: this.#lockTimeoutMs, isNewer: newerTokens,
+          webStorage: this.#storage.webStorage, watchedKey: this.#tokensKey, signal, timeoutMs: this.#lockTimeoutMs,
         }),
         emit: (type, json) => {
           const detail = JSON.parse(json);

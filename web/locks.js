@@ -35,9 +35,14 @@ export async function lock(name, fn, { signal, timeoutMs = LOCK_TIMEOUT_MS } = {
 // A Web Lock orders refreshes across tabs, but in Chromium a tab in another
 // process can be granted the lock a few milliseconds before it sees the
 // previous holder's localStorage write, and would then spend the refresh
-// token that was just rotated. So each holder records in IndexedDB (whose
-// committed writes every tab sees) the value it left under the watched key,
-// and the next holder waits (up to 500 ms) until its localStorage shows it.
+// token that was just rotated. So each holder that changed the watched
+// value records in IndexedDB (whose committed writes every tab sees) a
+// digest of the value it replaced, and the next holder waits (up to
+// 500 ms) only while its localStorage still shows exactly that value: a
+// stale view of the previous holder's write. Any other value (the new one,
+// or one written outside the lock: a new sign-in, storage.setTokens,
+// another tab, a test that edits storage) costs no wait.
+const STALE_WAIT_MS = 500;
 let barrierDb = null;
 function openBarrierDb() {
   if (!barrierDb) {
@@ -62,24 +67,34 @@ async function barrier(op, name, value) {
   });
 }
 
+// digest names a stored value without keeping it (the tokens stay out of
+// IndexedDB): its length and FNV-1a hash. Equality is all it is used for.
+export function digest(value) {
+  if (value === null || value === undefined) return 'none';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) {
+    h ^= value.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return `${value.length}:${(h >>> 0).toString(16)}`;
+}
+
 // withLock is lock, plus the barrier above when the records live in Web
-// Storage (other tabs see them). isNewer(current, expected) tells a value
-// written since the last holder left (outside the lock: a new sign-in,
-// storage.setTokens, another tab) from a stale view of an older one: the
-// wait is only for the second, so a write outside the lock costs nothing.
-export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs, isNewer = () => false } = {}) {
+// Storage (other tabs see them).
+export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs } = {}) {
   if (!webStorage || !globalThis.indexedDB) return lock(name, fn, { signal, timeoutMs });
   return lock(name, async () => {
-    const expected = await barrier('get', name).catch(() => undefined);
-    if (expected !== undefined) {
-      const deadline = Date.now() + 500;
-      const settled = () => { const v = webStorage.getItem(watchedKey); return v === expected || isNewer(v, expected); };
-      while (!settled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    const last = await barrier('get', name).catch(() => undefined);
+    if (last && typeof last.replaced === 'string') {
+      const deadline = Date.now() + STALE_WAIT_MS;
+      while (digest(webStorage.getItem(watchedKey)) === last.replaced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     }
+    const before = digest(webStorage.getItem(watchedKey));
     try {
       return await fn();
     } finally {
-      await barrier('put', name, webStorage.getItem(watchedKey)).catch(() => {});
+      const after = digest(webStorage.getItem(watchedKey));
+      if (after !== before) await barrier('put', name, { replaced: before }).catch(() => {});
     }
   }, { signal, timeoutMs });
 }

@@ -64,17 +64,3 @@ export class TokenCache {
 
   accessToken(t) { return t[F.accessToken]; }
 }
-
-// newerTokens reports whether the stored tokens record current was issued
-// after expected (both raw JSON; a missing record is never newer).
-export function newerTokens(current, expected) {
-  try {
-    const c = current ? JSON.parse(current) : null;
-    const e = expected ? JSON.parse(expected) : null;
-    if (!c) return false;
-    if (!e) return true;
-    return c[F.issuedAt] > e[F.issuedAt];
-  } catch {
-    return false;
-  }
-}

@@ -14,7 +14,7 @@
 import { CONTRACT } from './contract.js';
 import { abortedError } from './errors.js';
 import { withLock } from './locks.js';
-import { freshToken, issuerOf, newerTokens } from './records.js';
+import { freshToken, issuerOf } from './records.js';
 
 const F = CONTRACT.tokenFields;
 const P = CONTRACT.refreshPlanFields;
@@ -148,5 +148,5 @@ export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, h
     storage.setItem(keys.tokens, JSON.stringify(t));
     onTokens(t);
     return t;
-  }, { webStorage: storage.webStorage, watchedKey: keys.tokens, signal, timeoutMs, isNewer: newerTokens });
+  }, { webStorage: storage.webStorage, watchedKey: keys.tokens, signal, timeoutMs });
 }

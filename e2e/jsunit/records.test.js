@@ -41,16 +41,3 @@ describe('records.js', () => {
     expect(c.usable(JSON.stringify(tokens({ [f.expiresAt]: 1 })), null, now)).to.equal(null);
   });
 });
-
-describe('records.js: newerTokens', () => {
-  it('tells a record issued later from a stale view of an older one', async () => {
-    const { newerTokens } = await import('/records.js');
-    const rec = (iat) => JSON.stringify(tokens({ [f.issuedAt]: iat }));
-    expect(newerTokens(rec(200), rec(100))).to.equal(true);
-    expect(newerTokens(rec(100), rec(200))).to.equal(false);
-    expect(newerTokens(rec(100), rec(100))).to.equal(false);
-    expect(newerTokens(rec(100), null)).to.equal(true);
-    expect(newerTokens(null, rec(100))).to.equal(false);
-    expect(newerTokens('{broken', rec(100))).to.equal(false);
-  });
-});
