@@ -60,7 +60,8 @@ function openBarrierDb() {
 async function barrier(op, name, value) {
   const db = await openBarrierDb();
   return new Promise((resolve, reject) => {
-    const tx = db.transaction('last', op === 'get' ? 'readonly' : 'readwrite');
+    // relaxed: other tabs must see the write, a crash need not keep it.
+    const tx = db.transaction('last', op === 'get' ? 'readonly' : 'readwrite', { durability: 'relaxed' });
     const req = op === 'get' ? tx.objectStore('last').get(name) : tx.objectStore('last').put(value, name);
     tx.oncomplete = () => resolve(req.result);
     tx.onerror = () => reject(tx.error);
@@ -80,9 +81,12 @@ export function digest(value) {
 }
 
 // withLock is lock, plus the barrier above when the records live in Web
-// Storage (other tabs see them).
+// Storage (other tabs see them). fn receives changing(): a holder that
+// knows it is about to replace the watched value (a refresh, before its
+// request) calls it, so that the barrier's record is written meanwhile
+// rather than after.
 export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs } = {}) {
-  if (!webStorage || !globalThis.indexedDB) return lock(name, fn, { signal, timeoutMs });
+  if (!webStorage || !globalThis.indexedDB) return lock(name, () => fn(() => {}), { signal, timeoutMs });
   return lock(name, async () => {
     const last = await barrier('get', name).catch(() => undefined);
     if (last && typeof last.replaced === 'string') {
@@ -90,11 +94,15 @@ export function withLock(name, fn, { webStorage, watchedKey, signal, timeoutMs }
       while (digest(webStorage.getItem(watchedKey)) === last.replaced && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
     }
     const before = digest(webStorage.getItem(watchedKey));
+    let early = null;
+    const changing = () => { early ??= barrier('put', name, { replaced: before }).catch(() => {}); };
     try {
-      return await fn();
+      return await fn(changing);
     } finally {
-      const after = digest(webStorage.getItem(watchedKey));
-      if (after !== before) await barrier('put', name, { replaced: before }).catch(() => {});
+      const changed = digest(webStorage.getItem(watchedKey)) !== before;
+      if (early) await early;
+      if (changed && !early) await barrier('put', name, { replaced: before }).catch(() => {});
+      if (!changed && early) await barrier('put', name, {}).catch(() => {}); // announced, but nothing changed
     }
   }, { signal, timeoutMs });
 }

@@ -122,7 +122,7 @@ export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, h
   if (!storage.sync) return null;
   const plan = planFor(storage, keys);
   if (!plan) return null;
-  return withLock(plan[P.lock], async () => {
+  return withLock(plan[P.lock], async (changing) => {
     const prev = parse(storage.getItem(keys.tokens));
     if (!prev || typeof prev[F.accessToken] !== 'string') return null;
     if (issuerOf(storage.getItem(keys.resource)) !== prev[F.issuer]) return null;
@@ -130,6 +130,7 @@ export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, h
     if (!prev[F.refreshToken] || prev[F.issuer] !== plan[P.issuer] || prev[F.clientId] !== plan[P.clientId] ||
         (prev[F.resource] || '') !== (plan[P.resource] || '')) return null;
     onProgress(plan[P.progress]);
+    changing(); // the lock's record is written while the request is out
     const form = new URLSearchParams({ ...plan[P.form], refresh_token: prev[F.refreshToken] });
     let resp, bytes;
     try {

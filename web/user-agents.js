@@ -46,9 +46,16 @@ export function popupAgent(popupOptions, { onLate, pollMs, hasFocus } = {}) {
       if (!popup || popup.closed) popup = openPopup(popupOptions);
       if (!popup) throw blocked();
       try {
-        return await waitForCallback({ popup, url, state, timeoutMs: popupOptions.timeoutMs, signal: attempt?.signal, onLate, pollMs, hasFocus });
-      } finally {
+        const callbackUrl = await waitForCallback({ popup, url, state, timeoutMs: popupOptions.timeoutMs, signal: attempt?.signal, onLate, pollMs, hasFocus });
+        // Closing a window costs this thread several milliseconds just when
+        // the engine needs it for the code exchange: authorize() closes it
+        // when it ends (finish), the callback page closes itself, and this
+        // is the backstop.
+        setTimeout(() => closeQuietly(popup), 1000);
+        return callbackUrl;
+      } catch (e) {
         closeQuietly(popup);
+        throw e;
       }
     },
     finish(attempt) { closeQuietly(attempt?.window); },

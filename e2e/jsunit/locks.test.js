@@ -42,3 +42,23 @@ describe('locks.js', () => {
     localStorage.removeItem(key);
   });
 });
+
+describe('locks.js: changing()', () => {
+  it('a holder that announces its change leaves the same record; one that changes nothing after all leaves none', async () => {
+    const key = 'locks-test:tokens';
+    const o = { webStorage: localStorage, watchedKey: key, timeoutMs: 5000 };
+    const name = `locks-test-${Math.random()}`;
+    localStorage.setItem(key, 'R1');
+    await withLock(name, async (changing) => { changing(); localStorage.setItem(key, 'R2'); }, o);
+    localStorage.setItem(key, 'R1'); // a stale view: waits until R2 shows
+    setTimeout(() => localStorage.setItem(key, 'R2'), 150);
+    let t0 = performance.now();
+    await withLock(name, async () => {}, o);
+    expect(performance.now() - t0).to.be.within(140, 480);
+    await withLock(name, async (changing) => { changing(); }, o); // announced, then a network error: unchanged
+    t0 = performance.now();
+    await withLock(name, async () => {}, o);
+    expect(performance.now() - t0).to.be.below(400); // no wait for a change that never happened
+    localStorage.removeItem(key);
+  });
+});
