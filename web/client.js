@@ -9,7 +9,7 @@ import { abortable, abortedError, fail, goCall, toError } from './errors.js';
 import { startEngine } from './engine.js';
 import { canonicalMcpUrl, isHttpUrl, sameOrigin, urlHref } from './urls.js';
 import { makeStorage, storageKey } from './storage.js';
-import { LOCK_TIMEOUT_MS, withLock } from './locks.js';
+import { LOCK_TIMEOUT_MS, openBarrier, withLock } from './locks.js';
 import { sweep } from './callback-channel.js';
 import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
 import { TokenCache } from './records.js';
@@ -106,6 +106,7 @@ export class Client extends EventTarget {
         this.dispatchEvent(new CustomEvent('tokenchange', { detail }));
       });
     }
+    if (this.#storage.webStorage) setTimeout(openBarrier, 0); // before the first refresh needs it
     clients.set(this.mcpUrl, this);
     if (!swept) {
       swept = true;

@@ -57,6 +57,12 @@ function openBarrierDb() {
   return barrierDb;
 }
 
+// openBarrier opens the barrier's database ahead of the first refresh
+// (opening it costs several milliseconds the first time in a page).
+export function openBarrier() {
+  if (globalThis.indexedDB) openBarrierDb().catch(() => {});
+}
+
 async function barrier(op, name, value) {
   const db = await openBarrierDb();
   return new Promise((resolve, reject) => {
