@@ -9,7 +9,7 @@
 #                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
 #   ./build.sh demo [-addr 127.0.0.1:8400]   the demo page, a local authorization server and MCP server; prints the URL
-#   ./build.sh bench [-runs N]   this module beside the TypeScript SDK's auth() in headless Chromium; prints a table
+#   ./build.sh bench [-runs N]   this module beside the TypeScript SDK's auth(), v1 and v2, in headless Chromium; prints a table
 #
 # It installs what it needs: Node.js and npm from Debian's packages when
 # missing, Node 22 from the npm package node@22 (pinned in
