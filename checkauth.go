@@ -3,6 +3,7 @@ package mcpoauth
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // probe sends an unauthenticated GET and reads only its status and headers:
@@ -18,13 +19,20 @@ func (h httpClient) probe(ctx context.Context, url string, header http.Header) (
 	for k, v := range header {
 		req.Header[k] = v
 	}
-	resp, err := h.roundTrip(ctx, req, "request")
+	start := time.Now()
+	resp, err := h.roundTrip(ctx, req, probeWhat)
 	if err != nil {
+		h.traceExchange(probeWhat, req, start, 0, nil, nil, err)
 		return 0, nil, err
 	}
 	resp.Body.Close()
+	h.traceExchange(probeWhat, req, start, resp.StatusCode, resp.Header, nil, nil)
 	return resp.StatusCode, resp.Header, nil
 }
+
+// probeWhat names the unauthenticated request in errors and traces.
+const probeWhat = "request"
+
 
 // CheckIfAuthRequired reports whether the MCP server at mcpURL wants
 // authorization: true on 401 or 403 or a Bearer challenge, false on any

@@ -78,6 +78,9 @@ type Config struct {
 
 	// OnProgress receives each step of the flow.
 	OnProgress func(Progress)
+	// OnTrace receives each HTTP exchange of the flow (trace.go): for an
+	// inspector's timeline; never a secret.
+	OnTrace func(Trace)
 	// OnTokenChange receives the new tokens, or nil when they are removed.
 	OnTokenChange func(*Tokens)
 	// OnWarning receives problems the engine recovered from (a corrupt
@@ -162,7 +165,7 @@ func NewClient(cfg Config) (*Client, error) {
 		cfg:    cfg,
 		mcp:    mcp,
 		mcpKey: mcpKey,
-		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout},
+		http:   httpClient{do: cfg.Fetch, timeout: cfg.RequestTimeout, trace: cfg.OnTrace},
 		locker: cfg.Locker,
 		now:    cfg.Now,
 	}

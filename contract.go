@@ -32,6 +32,11 @@ type Contract struct {
 	StorageKinds            map[string]string `json:"storageKinds"`
 	// TokenFields names the JSON fields of a stored Tokens record.
 	TokenFields map[string]string `json:"tokenFields"`
+	// TraceHeaders are the response headers a trace event may carry, and
+	// TraceSteps names its steps (trace.go); web/refresh.js traces its own
+	// refresh with them.
+	TraceHeaders []string             `json:"traceHeaders"`
+	TraceSteps   map[string]TraceStep `json:"traceSteps"`
 	// RefreshPlanFields names the JSON fields of a stored RefreshPlan, and
 	// MaxTokenLifetimeSeconds is the longest expires_in kept as sent
 	// (web/refresh.js leaves longer ones to the engine).
@@ -104,12 +109,18 @@ func BrowserContract() Contract {
 			"progress": jsonName(RefreshPlan{}, "Progress"),
 		},
 		MaxTokenLifetimeSeconds: maxTokenLifetime,
-		ResourceIssuerPath:      []string{jsonName(serverInfo{}, "AuthServer"), jsonName(AuthServerMetadata{}, "Issuer")},
-		RefreshSkewSeconds:      int64(defaultRefreshSkew / time.Second),
-		PendingLifetimeSeconds:  int64(pendingLifetime / time.Second),
-		Options:                 optionTypes(),
-		MCPURLChars:             mcpURLChars,
-		LoopbackHosts:           append([]string(nil), loopbackHosts...),
+		TraceHeaders:            append([]string(nil), TraceHeaders...),
+		TraceSteps: map[string]TraceStep{
+			"challenge": TraceChallenge, "resourceMetadata": TraceResourceMeta, "authorizationServerMetadata": TraceAuthServerMeta,
+			"registration": TraceRegistration, "clientCheck": TraceClientCheck, "token": TraceToken, "refresh": TraceRefresh,
+			"revocation": TraceRevocation,
+		},
+		ResourceIssuerPath:     []string{jsonName(serverInfo{}, "AuthServer"), jsonName(AuthServerMetadata{}, "Issuer")},
+		RefreshSkewSeconds:     int64(defaultRefreshSkew / time.Second),
+		PendingLifetimeSeconds: int64(pendingLifetime / time.Second),
+		Options:                optionTypes(),
+		MCPURLChars:            mcpURLChars,
+		LoopbackHosts:          append([]string(nil), loopbackHosts...),
 	}
 }
 

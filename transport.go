@@ -48,6 +48,7 @@ func (f RoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 type httpClient struct {
 	do      RoundTripFunc
 	timeout time.Duration
+	trace   func(Trace) // trace.go; nil: none
 }
 
 // response is a fully read, bounded HTTP response.
@@ -60,7 +61,15 @@ type response struct {
 
 // send performs req and reads at most maxResponseBytes of its body. what
 // names the request in error messages ("token request").
-func (h httpClient) send(ctx context.Context, req *http.Request, what string) (*response, error) {
+func (h httpClient) send(ctx context.Context, req *http.Request, what string) (r *response, err error) {
+	start := time.Now()
+	defer func() {
+		if r != nil {
+			h.traceExchange(what, req, start, r.status, r.header, r.body, nil)
+		} else {
+			h.traceExchange(what, req, start, 0, nil, nil, err)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, h.timeout)
 	defer cancel()
 	resp, err := h.roundTrip(ctx, req, what)

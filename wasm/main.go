@@ -209,6 +209,7 @@ func newClient(args []safejs.Value) any {
 		cfg.Fetch = fetchRoundTrip
 		cfg.Locker = jsLocker{host}
 		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }
+		cfg.OnTrace = func(t mcpoauth.Trace) { emit(host, "trace", t) }
 		cfg.OnTokenChange = func(t *mcpoauth.Tokens) { emit(host, "tokenchange", t) }
 		cfg.OnWarning = func(e *mcpoauth.Error) {
 			emit(host, "warning", map[string]string{"code": string(e.Code), "message": e.Error()})

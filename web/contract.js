@@ -55,6 +55,25 @@ export const CONTRACT = {
     "scope": "scope",
     "tokenType": "token_type"
   },
+  "traceHeaders": [
+    "content-type",
+    "www-authenticate",
+    "location",
+    "cache-control",
+    "retry-after",
+    "dpop-nonce",
+    "access-control-allow-origin"
+  ],
+  "traceSteps": {
+    "authorizationServerMetadata": "authorization_server_metadata",
+    "challenge": "challenge",
+    "clientCheck": "client_check",
+    "refresh": "refresh",
+    "registration": "registration",
+    "resourceMetadata": "resource_metadata",
+    "revocation": "revocation",
+    "token": "token"
+  },
   "refreshPlanFields": {
     "clientId": "client_id",
     "form": "form",
