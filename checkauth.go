@@ -33,7 +33,6 @@ func (h httpClient) probe(ctx context.Context, url string, header http.Header) (
 // probeWhat names the unauthenticated request in errors and traces.
 const probeWhat = "request"
 
-
 // CheckIfAuthRequired reports whether the MCP server at mcpURL wants
 // authorization: true on 401 or 403 or a Bearer challenge, false on any
 // other answer. A request that gets no answer is a network_error (a CORS

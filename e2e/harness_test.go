@@ -37,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -325,8 +326,8 @@ const probeBinding = "__mcpTestProbe"
 //     in these tests sets);
 //   - "element": an element whose attributes or inline script carry the
 //     marker "__xss" was inserted or changed (HTML parsed from text);
-//   - "progress", "warning": the detail of such an event any client
-//     dispatched (leak check);
+//   - "progress", "warning", "trace": the detail of such an event any
+//     client dispatched (leak check);
 //   - "status": on callback.html, what #status says, as text, whenever it
 //     changes, with the number of elements inside it.
 const probeJS = `(() => {
@@ -361,7 +362,7 @@ const probeJS = `(() => {
   const dispatch = EventTarget.prototype.dispatchEvent;
   EventTarget.prototype.dispatchEvent = function (ev) {
     try {
-      if (ev instanceof CustomEvent && (ev.type === 'progress' || ev.type === 'warning')) report(ev.type, JSON.stringify(ev.detail));
+      if (ev instanceof CustomEvent && (ev.type === 'progress' || ev.type === 'warning' || ev.type === 'trace')) report(ev.type, JSON.stringify(ev.detail));
     } catch {}
     return dispatch.call(this, ev);
   };
@@ -421,12 +422,14 @@ func (w *browserWatch) addURL(where, u string) {
 // addStored notes the token values of a tokens record (whatever its key
 // prefix) written to Web Storage.
 func (w *browserWatch) addStored(key, value string) {
-	if !strings.Contains(key, ":v1:tokens:") {
+	if !strings.Contains(key, ":v1:tokens:") && !strings.Contains(key, ":v1:client:") && !strings.Contains(key, ":v1:pending:") {
 		return
 	}
 	var rec struct {
 		AccessToken  any `json:"access_token"`
 		RefreshToken any `json:"refresh_token"`
+		ClientSecret any `json:"client_secret"` // a registration
+		CodeVerifier any `json:"code_verifier"` // a started sign-in
 	}
 	if json.Unmarshal([]byte(value), &rec) != nil {
 		return
@@ -436,7 +439,7 @@ func (w *browserWatch) addStored(key, value string) {
 	if w.tokens == nil {
 		w.tokens = map[string]string{}
 	}
-	for kind, v := range map[string]any{"access token": rec.AccessToken, "refresh token": rec.RefreshToken} {
+	for kind, v := range map[string]any{"access token": rec.AccessToken, "refresh token": rec.RefreshToken, "client secret": rec.ClientSecret, "PKCE verifier": rec.CodeVerifier} {
 		// Shorter values are test garbage, and would match by chance.
 		if s, ok := v.(string); ok && len(s) >= 16 {
 			w.tokens[s] = kind
@@ -532,17 +535,33 @@ func (b *browserRun) leakProblems() []string {
 		problems = append(problems, fmt.Sprintf("markup from attacker-chosen text became an element in the %s at %s: %s", r.Where, redactQuery(r.Href), r.Detail))
 	}
 
-	var places []watchedText
+	var places, eventPlaces []watchedText
 	for _, r := range w.probeReports("") {
-		if r.Kind == "progress" || r.Kind == "warning" {
-			places = append(places, watchedText{fmt.Sprintf("a %s event's detail in the %s", r.Kind, r.Where), r.Detail})
+		if r.Kind == "progress" || r.Kind == "warning" || r.Kind == "trace" {
+			eventPlaces = append(eventPlaces, watchedText{fmt.Sprintf("a %s event's detail in the %s", r.Kind, r.Where), r.Detail})
+		}
+	}
+	for _, l := range b.console.Lines() {
+		eventPlaces = append(eventPlaces, watchedText{"the browser console", l})
+	}
+	places = append(places, eventPlaces...)
+	// Authorization codes travel in the callback URL, so they are looked
+	// for in events and the console only.
+	for _, u := range w.requested() {
+		if parsed, err := url.Parse(u.text); err == nil {
+			for _, q := range []url.Values{parsed.Query(), parseFragment(parsed.Fragment)} {
+				if code := q.Get("code"); len(code) >= 16 {
+					for _, p := range eventPlaces {
+						if strings.Contains(p.text, code) {
+							problems = append(problems, fmt.Sprintf("secret leak: an authorization code %s appears in %s", fingerprint("code", code), p.where))
+						}
+					}
+				}
+			}
 		}
 	}
 	for _, u := range w.requested() {
 		places = append(places, watchedText{"a URL (" + u.where + ")", u.text})
-	}
-	for _, l := range b.console.Lines() {
-		places = append(places, watchedText{"the browser console", l})
 	}
 	for l := range strings.SplitSeq(b.demo.out.String(), "\n") {
 		places = append(places, watchedText{"the servers' output", l})
@@ -1293,3 +1312,10 @@ const (
 	xssImg    = `<img src=x onerror="window.__xss=1">`
 	xssScript = `<script>window.__xss=1</script>`
 )
+
+// parseFragment reads a URL fragment as a query (a response_mode=fragment
+// callback).
+func parseFragment(f string) url.Values {
+	v, _ := url.ParseQuery(f)
+	return v
+}

@@ -94,6 +94,14 @@ type Options struct {
 	// instead of its own authorization server: the PRM names its issuer and
 	// only its tokens are accepted (an authorization server that moved).
 	AuthorizationServer *Server
+	// CORS lets pages on every origin call the server, as one meant for
+	// browser clients on other origins must: Access-Control-Allow-Origin *
+	// on every answer, WWW-Authenticate exposed, preflights answered. The
+	// faults: NoCORSOnPRM serves the Protected Resource Metadata without
+	// it, HideChallenge does not expose WWW-Authenticate.
+	CORS          bool
+	NoCORSOnPRM   bool
+	HideChallenge bool
 	// Fallback serves the paths this server does not know, on its origin:
 	// an app's pages, say, for a browser test where the app, the MCP server
 	// and the authorization server share one origin.
@@ -251,6 +259,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	if s.Opts.CORS && !(s.Opts.NoCORSOnPRM && strings.HasPrefix(r.URL.Path, "/.well-known/oauth-protected-resource")) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if !s.Opts.HideChallenge {
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
+		}
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
 	ip := s.Opts.IssuerPath
 	switch p := r.URL.Path; {
 	case p == "/mcp":

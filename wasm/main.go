@@ -31,6 +31,7 @@ func main() {
 	_ = api.Set("checkIfAuthRequired", export(checkIfAuthRequired))
 	_ = api.Set("newClient", export(newClient))
 	_ = api.Set("pendingFor", export(pendingFor))
+	_ = api.Set("diagnose", export(diagnose))
 	if err := safejs.Global().Set("__mcpOAuthGo", api); err != nil {
 		panic(err)
 	}
@@ -113,6 +114,30 @@ func tokensFresh(args []safejs.Value) any {
 	}
 	skew := time.Duration(mcpoauth.BrowserContract().RefreshSkewSeconds) * time.Second
 	return t.FreshAt(time.Unix(int64(now), 0), skew)
+}
+
+// diagnose(optionsJSON, signal) → Promise<reportJSON>: mcpoauth.Diagnose
+// with the page's fetch (what a browser client sees, CORS included).
+func diagnose(args []safejs.Value) any {
+	return promise(func() (any, error) {
+		raw, err := argString(args, 0, "options")
+		if err != nil {
+			return nil, err
+		}
+		o, err := mcpoauth.DecodeOptions([]byte(raw))
+		if err != nil {
+			return nil, err
+		}
+		cfg := o.Config()
+		cfg.Fetch = fetchRoundTrip
+		ctx, stop := signalContext(arg(args, 1))
+		defer stop()
+		r, err := mcpoauth.Diagnose(ctx, cfg, mcpoauth.DiagnoseOptions{Browser: true})
+		if err != nil {
+			return nil, err
+		}
+		return jsonString(r)
+	})
 }
 
 // readRefreshAnswer(planJSON, prevJSON, status, contentType, bodyBase64,

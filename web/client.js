@@ -14,6 +14,7 @@ import { sweep } from './callback-channel.js';
 import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
 import { TokenCache } from './records.js';
 import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
+import { TRACE_STEPS, traceOf } from './trace.js';
 
 // Options that JavaScript handles. Every other option is the engine's: its
 // name and type come from the engine (CONTRACT.options), and it is passed
@@ -28,18 +29,25 @@ const TYPE_CHECKS = {
 };
 const TYPE_NAMES = { string: 'a string', boolean: 'a boolean', 'string[]': 'an array of strings', object: 'an object' };
 
+// engineOptionsOf checks the engine's options among o (their names and
+// types are the engine's), skipping the names in others, and returns them.
+export function engineOptionsOf(o, others = JS_OPTIONS) {
+  const engineOptions = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined || others.includes(k)) continue;
+    const type = CONTRACT.options[k];
+    if (!type) throw fail('invalid_config', `unknown option ${k} (the options are ${[...Object.keys(CONTRACT.options), ...others].join(', ')})`);
+    if (!TYPE_CHECKS[type](v)) throw fail('invalid_config', `option ${k} must be ${TYPE_NAMES[type]}`);
+    engineOptions[k] = v;
+  }
+  return engineOptions;
+}
+
 // checkOptions throws every configuration error it can know without the
 // engine, and splits the options between JS and the engine.
 function checkOptions(o) {
   if (!o || typeof o !== 'object') throw fail('invalid_config', 'createClient needs an options object with mcpUrl and redirectUri');
-  const engineOptions = {};
-  for (const [k, v] of Object.entries(o)) {
-    if (v === undefined || JS_OPTIONS.includes(k)) continue;
-    const type = CONTRACT.options[k];
-    if (!type) throw fail('invalid_config', `unknown option ${k} (the options are ${[...Object.keys(CONTRACT.options), ...JS_OPTIONS].join(', ')})`);
-    if (!TYPE_CHECKS[type](v)) throw fail('invalid_config', `option ${k} must be ${TYPE_NAMES[type]}`);
-    engineOptions[k] = v;
-  }
+  const engineOptions = engineOptionsOf(o);
   for (const k of ['mcpUrl', 'redirectUri']) {
     if (!o[k]) throw fail('invalid_config', `option ${k} is required`);
   }
@@ -222,6 +230,7 @@ export class Client extends EventTarget {
       storage: this.#storage, keys: this.#keys, signal, timeoutMs: this.#lockTimeoutMs,
       handOff: async (status, contentType, body) => goCall((await this.#engine()).refreshAnswer(signal, status, contentType, body)),
       onProgress: (detail) => this.dispatchEvent(new CustomEvent('progress', { detail })),
+      onTrace: (detail) => this.dispatchEvent(new CustomEvent('trace', { detail })),
       onTokens: (detail) => {
         this.#cache.invalidate();
         this.dispatchEvent(new CustomEvent('tokenchange', { detail }));
@@ -271,9 +280,11 @@ export class Client extends EventTarget {
       }
       const headers = new Headers(reusable ? init?.headers : request.headers);
       if (token) headers.set('Authorization', `Bearer ${token}`);
+      const started = performance.now();
       const resp = await send(headers);
       const challenge = resp.headers.get('WWW-Authenticate') || '';
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
+      this.dispatchEvent(new CustomEvent('trace', { detail: traceOf(TRACE_STEPS.challenge, request ? request.method : (init?.method || 'GET').toUpperCase(), url, started, resp) }));
       const engine = await this.#engine();
       const r = JSON.parse(await abortable(goCall(engine.handleResponse(signal, resp.status, challenge, operation, token)), signal));
       if (!r.retry) return resp;

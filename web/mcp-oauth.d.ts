@@ -123,6 +123,25 @@ export interface AuthorizeOptions {
 export type ProgressStep = 'discovery' | 'registration' | 'authorization' | 'token' | 'refresh';
 export interface ProgressDetail { step: ProgressStep; mcpUrl: string; issuer?: string; detail?: string }
 
+/** The HTTP exchanges of the flow, as trace events name them. */
+export type TraceStep = 'challenge' | 'resource_metadata' | 'authorization_server_metadata' | 'registration' | 'client_check' | 'token' | 'refresh' | 'revocation';
+/**
+ * One HTTP exchange of the flow, for an inspector's timeline. Never a secret: no request header or body;
+ * response headers from an allow-list; a body only for the metadata documents.
+ */
+export interface TraceDetail {
+  step: TraceStep;
+  method: string;
+  url: string;
+  /** 0 when no answer could be read (error says why). */
+  status: number;
+  ms: number;
+  headers?: Partial<Record<'content-type' | 'www-authenticate' | 'location' | 'cache-control' | 'retry-after' | 'dpop-nonce' | 'access-control-allow-origin', string>>;
+  body?: string;
+  /** 'network_error (cors)', 'network_error (unreachable)', 'timeout', 'aborted'. */
+  error?: string;
+}
+
 export interface ClientStorage {
   getTokens(): Promise<Tokens | null>;
   setTokens(tokens: Tokens): Promise<void>;
@@ -158,6 +177,8 @@ export interface McpOAuthEventMap {
   tokenchange: CustomEvent<Tokens | null>;
   /** Something the engine recovered from, or a protection the server does not offer (e.g. no RFC 9207 iss). */
   warning: CustomEvent<{ code: McpOAuthErrorCode; message: string }>;
+  /** Each HTTP exchange of the flow (background discovery included), and each 401/403 client.fetch hands to the engine. */
+  trace: CustomEvent<TraceDetail>;
 }
 
 export interface RedirectResult { mcpUrl: string; tokens: Tokens; returnTo: string }
@@ -165,9 +186,30 @@ export interface RedirectResult { mcpUrl: string; tokens: Tokens; returnTo: stri
 /** What signOut did. The tokens are forgotten here in every case; revoked says whether the authorization server revoked them too, reason why not (no revocation_endpoint, a refusal, not signed in). */
 export interface SignOutResult { revoked: boolean; reason?: string }
 
+export type DiagnoseStatus = 'pass' | 'warn' | 'fail' | 'skip';
+/** One check of a diagnose() report. */
+export interface DiagnoseStep {
+  /** mcp_url, challenge, resource_metadata (once per location tried, then the outcome), resource, authorization_server_metadata (likewise), issuer, pkce, iss_parameter, client_identity, registration_preflight, token_endpoint_auth, dpop, endpoints_https. */
+  id: string;
+  title: string;
+  status: DiagnoseStatus;
+  /** What was seen, and what to fix: plain text (show it as text, never as HTML). */
+  detail: string;
+  url?: string;
+  httpStatus?: number;
+  ms?: number;
+  /** The rule: an RFC section or the MCP specification's. */
+  spec?: string;
+}
+export interface DiagnoseReport { mcpUrl: string; ok: boolean; ms: number; steps: DiagnoseStep[] }
+/** diagnose()'s options: the engine's client options that matter to discovery, and a signal. */
+export type DiagnoseOptions = Partial<Pick<ClientOptions, 'redirectUri' | 'clientId' | 'clientMetadataUrl' | 'clientIssuer' | 'scopes' | 'clientName'>> & { signal?: AbortSignal };
+
 export interface McpOAuth {
   readonly version: string;
   checkIfAuthRequired(mcpUrl: string, options?: { headers?: Record<string, string>; signal?: AbortSignal }): Promise<boolean>;
+  /** Every check discovery makes, from this page (CORS included), as a report: signs nothing in, registers nothing. */
+  diagnose(mcpUrl: string, options?: DiagnoseOptions): Promise<DiagnoseReport>;
   createClient(options: ClientOptions): McpOAuthClient;
   /** Redirect mode, on return: completes the sign-in named by the URL's state, cleans code and state from the address bar. null when the URL carries no authorization response. */
   handleRedirectCallback(url?: string, options?: { storage?: ClientOptions['storage']; storageKeyPrefix?: string; signal?: AbortSignal }): Promise<RedirectResult | null>;

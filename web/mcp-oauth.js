@@ -16,6 +16,7 @@
 //   storage.js, locks.js  storage backends and keys; the refresh lock
 //   records.js            the engine's records as the fast path reads them
 //   refresh.js            a refresh without the engine, from its stored plan
+//   trace.js              the trace events the page emits itself
 //   urls.js, errors.js    the canonical MCP URL; McpOAuthError
 //   contract.js           generated from the engine: every shared value
 
@@ -27,6 +28,7 @@ import './callback-channel.js';
 import './user-agents.js';
 import './records.js';
 import './refresh.js';
+import './trace.js';
 import './remote.js';
 import './wasm.js';
 import { CONTRACT } from './contract.js';
@@ -34,7 +36,7 @@ import { McpOAuthError, abortable, abortedError, fail, goCall } from './errors.j
 import { configureEngine, startEngine } from './engine.js';
 import { sameOrigin } from './urls.js';
 import { chromeStorage, makeStorage } from './storage.js';
-import { Client, clients, completeSignIn } from './client.js';
+import { Client, clients, completeSignIn, engineOptionsOf } from './client.js';
 
 export { McpOAuthError, chromeStorage };
 export const VERSION = CONTRACT.version;
@@ -46,6 +48,19 @@ async function checkIfAuthRequired(mcpUrl, { headers, signal } = {}) {
   if (signal?.aborted) throw abortedError('checkIfAuthRequired');
   const work = (async () => goCall((await startEngine()).checkIfAuthRequired(mcpUrl, JSON.stringify(headers || {}), signal)))();
   return abortable(work, signal, null, 'checkIfAuthRequired');
+}
+
+// diagnose checks an MCP server the way a sign-in would meet it, from this
+// page (CORS included), without signing in or registering: a report of
+// every check (diagnose.go).
+async function diagnose(mcpUrl, options = {}) {
+  if (typeof mcpUrl !== 'string') throw fail('invalid_config', 'mcpUrl must be a string');
+  if (!options || typeof options !== 'object') throw fail('invalid_config', 'diagnose options must be an object');
+  const { signal, ...rest } = options;
+  if (signal?.aborted) throw abortedError('diagnose');
+  const engineOptions = engineOptionsOf({ redirectUri: globalThis.location?.href, ...rest, mcpUrl }, []);
+  const work = (async () => JSON.parse(await goCall((await startEngine()).diagnose(JSON.stringify(engineOptions), signal))))();
+  return abortable(work, signal, null, 'diagnose');
 }
 
 // scrubAddressBar removes the authorization response from the address bar,
@@ -98,6 +113,7 @@ export async function load({ wasmUrl, eager = false, worker } = {}) {
   return Object.freeze({
     version: VERSION,
     checkIfAuthRequired,
+    diagnose,
     createClient: (options) => new Client(options),
     handleRedirectCallback,
     chromeStorage,

@@ -15,6 +15,7 @@ import { CONTRACT } from './contract.js';
 import { abortedError } from './errors.js';
 import { withLock } from './locks.js';
 import { freshToken, issuerOf } from './records.js';
+import { TRACE_STEPS, traceOf } from './trace.js';
 
 const F = CONTRACT.tokenFields;
 const P = CONTRACT.refreshPlanFields;
@@ -117,8 +118,9 @@ function base64(bytes) {
 //   storage        a sync backend (storage.js)
 //   keys           {tokens, resource, plan}: the storage keys
 //   handOff(status, contentType, bodyBase64) → Promise<tokens JSON>
-//   onProgress(detail), onTokens(tokens)   events, as the engine emits them
-export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, handOff, onProgress, onTokens }) {
+//   onProgress(detail), onTrace(detail), onTokens(tokens)   events, as the
+//                  engine emits them
+export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, handOff, onProgress, onTrace, onTokens }) {
   if (!storage.sync) return null;
   const plan = planFor(storage, keys);
   if (!plan) return null;
@@ -133,14 +135,17 @@ export async function refreshWithoutEngine({ storage, keys, signal, timeoutMs, h
     changing(); // the lock's record is written while the request is out
     const form = new URLSearchParams({ ...plan[P.form], refresh_token: prev[F.refreshToken] });
     let resp, bytes;
+    const started = performance.now();
     try {
       // As the engine fetches (wasm/fetch.go): CORS, no cookies, no redirects.
       resp = await fetch(plan[P.url], { method: 'POST', headers: plan[P.header], body: form.toString(), credentials: 'omit', redirect: 'manual', cache: 'no-store', signal });
       bytes = new Uint8Array(await resp.arrayBuffer());
     } catch (e) {
+      onTrace(traceOf(TRACE_STEPS.refresh, 'POST', plan[P.url], started, null, signal?.aborted ? 'aborted' : 'network_error'));
       if (signal?.aborted) throw abortedError('getAccessToken');
       return null; // not sent, or not read: the engine tries, and says why
     }
+    onTrace(traceOf(TRACE_STEPS.refresh, 'POST', plan[P.url], started, resp));
     const status = resp.type === 'opaqueredirect' ? 302 : resp.status;
     const contentType = resp.headers.get('Content-Type') || '';
     const tr = readTokenAnswer(status, contentType, bytes);
