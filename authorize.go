@@ -3,6 +3,7 @@ package mcpoauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -72,16 +73,16 @@ func (c *Client) Authorize(ctx context.Context, opts AuthorizeOptions) (*Tokens,
 			return nil, err
 		}
 		t, _, err := c.completeAuthorization(ctx, callback, req.State)
-		var e *Error
-		if attempt == 0 && errors.As(err, &e) && e.Code == CodeClientNotFound && e.Err == errRegistrationForgotten {
+		if attempt == 0 && errors.Is(err, errRegistrationForgotten) {
 			continue
 		}
 		return t, err
 	}
 }
 
-// errRegistrationForgotten marks a client_not_found after which the cached
-// registration was dropped, so one more attempt can register afresh.
+// errRegistrationForgotten marks an error after which the cached
+// registration was dropped (the server no longer knows the client, or
+// refused it a wider scope), so one more attempt can register afresh.
 var errRegistrationForgotten = errors.New("the cached client registration was removed")
 
 // BeginAuthorization discovers, obtains a client identity, stores the
@@ -204,7 +205,7 @@ func (c *Client) completeAuthorization(ctx context.Context, callbackURL, expecte
 	}
 	code, err := validateAuthorizationResponse(resp, p)
 	if err != nil {
-		return nil, p, err
+		return nil, p, c.afterScopeRefused(ctx, err, p)
 	}
 	if p.ReturnTo != "" && !sameEndpointOrigin(p.ReturnTo, p.RedirectURI) {
 		// Storage may have been tampered with since the sign-in started.
@@ -224,12 +225,34 @@ func (c *Client) completeAuthorization(ctx context.Context, callbackURL, expecte
 	}
 	t, err := c.exchangeCode(ctx, as, ci, p, code)
 	if err != nil {
-		return nil, p, c.afterClientRejected(ctx, err, ci)
+		return nil, p, c.afterScopeRefused(ctx, c.afterClientRejected(ctx, err, ci), p)
 	}
 	if err := c.saveTokensWithPlan(ctx, info, ci, t); err != nil {
 		return nil, p, err
 	}
 	return t, p, nil
+}
+
+// afterScopeRefused handles an invalid_scope answer to a sign-in that
+// reused a registration made for a narrower scope (a step-up keeps its
+// client where the authorization server allows it): the registration is
+// dropped, and the error marked so that Authorize registers afresh for
+// the wider scope and tries once more.
+func (c *Client) afterScopeRefused(ctx context.Context, err error, p *PendingAuthorization) error {
+	var e *Error
+	if !errors.As(err, &e) || e.OAuthError != "invalid_scope" || e.Err == errRegistrationForgotten {
+		return err
+	}
+	var ci ClientInfo
+	if ok, _ := c.records.load(ctx, c.records.clientKey(p.Issuer), &ci); !ok || ci.Source != sourceRegistered || ci.ClientID != p.ClientID || scopeCovers(ci.Scope, p.Scope) {
+		return err
+	}
+	if rmErr := c.forgetRegistration(ctx, p.Issuer); rmErr != nil {
+		return rmErr
+	}
+	e.Err = errRegistrationForgotten
+	e.Message += fmt.Sprintf("; client %s was registered for scope %q, so it is registered again for %q", ci.ClientID, ci.Scope, p.Scope)
+	return e
 }
 
 // afterClientRejected drops a dynamically registered client that the

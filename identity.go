@@ -98,8 +98,11 @@ func (c *Client) staticClient(ctx context.Context, as *AuthServerMetadata) (*Cli
 }
 
 // storedRegistration returns the cached registration for issuer if it is
-// still usable: registered for this redirect URI and for every scope now
-// requested, with a secret that has not expired.
+// still usable: registered for this redirect URI, with a secret that has
+// not expired. A registration made for a narrower scope is kept for a
+// wider request (a step-up keeps its client): most authorization servers
+// allow it, and one that refuses it (invalid_scope) gets a new
+// registration then (afterScopeRefused).
 func (c *Client) storedRegistration(ctx context.Context, issuer, scope string) (*ClientInfo, error) {
 	var ci ClientInfo
 	ok, err := c.records.load(ctx, c.records.clientKey(issuer), &ci)
@@ -107,9 +110,6 @@ func (c *Client) storedRegistration(ctx context.Context, issuer, scope string) (
 		return nil, err
 	}
 	if ci.Issuer != issuer || !slices.Contains(ci.RedirectURIs, c.cfg.RedirectURI) {
-		return nil, nil
-	}
-	if ci.Scope != "" && unionScopes(ci.Scope, scope) != unionScopes(ci.Scope) {
 		return nil, nil
 	}
 	if ci.ClientSecretExpiresAt != 0 && ci.ClientSecretExpiresAt <= c.now().Unix() {

@@ -201,21 +201,50 @@ func TestClientNotFoundAtExchangeRetriesOnce(t *testing.T) {
 	}
 }
 
-// A registration made for narrower scopes is replaced when a step-up asks
-// for more: servers refuse scopes outside the registered ones (RFC 7591 §2).
-func TestRegistrationWidenedForStepUp(t *testing.T) {
+// A step-up keeps its client where the authorization server allows a
+// wider scope than the one registered: no second registration.
+func TestStepUpKeepsItsClient(t *testing.T) {
 	s := newServer(t, mcpoauthtest.Options{ChallengeScope: "mcp:tools", StepUpScope: "mcp:admin"})
-	c, _ := newClient(t, s, nil)
+	c, ua := newClient(t, s, nil)
 	mustCall(t, c, s.MCPURL(), "ping")
-	if got := registrationBody(t, s)["scope"]; got != "mcp:tools" {
-		t.Fatalf("registered scope = %v", got)
-	}
+	first, _ := c.Tokens(ctx(t))
 	mustCall(t, c, s.MCPURL(), "admin")
+	after, _ := c.Tokens(ctx(t))
+	if n := countPaths(s, "/register"); n != 1 {
+		t.Fatalf("%d registrations, want 1", n)
+	}
+	if first.ClientID != after.ClientID || ua.n != 2 {
+		t.Fatalf("client %s → %s, %d authorizations; want the same client, 2 authorizations", first.ClientID, after.ClientID, ua.n)
+	}
+	if got := ua.lastAuthParams(t).Get("scope"); got != "mcp:tools mcp:admin" {
+		t.Fatalf("step-up scope = %q", got)
+	}
+}
+
+// A server that refuses scopes outside the registered ones (RFC 7591 §2)
+// answers the step-up with invalid_scope: the client registers again for
+// the union and the step-up succeeds in the same call.
+func TestStepUpRegistersAgainWhenTheScopeIsRefused(t *testing.T) {
+	s := newServer(t, mcpoauthtest.Options{ChallengeScope: "mcp:tools", StepUpScope: "mcp:admin", EnforceRegisteredScope: true})
+	c, ua := newClient(t, s, nil)
+	mustCall(t, c, s.MCPURL(), "ping")
+	first, _ := c.Tokens(ctx(t))
+	out := mustCall(t, c, s.MCPURL(), "admin")
+	if res, _ := out["result"].(map[string]any); res["scope"] != "mcp:tools mcp:admin" {
+		t.Fatalf("the step-up call did not succeed: %v", out)
+	}
+	after, _ := c.Tokens(ctx(t))
+	if n := countPaths(s, "/register"); n != 2 || first.ClientID == after.ClientID {
+		t.Fatalf("%d registrations, client %s → %s; want a second registration", n, first.ClientID, after.ClientID)
+	}
 	if got := registrationBody(t, s)["scope"]; got != "mcp:tools mcp:admin" {
-		t.Fatalf("step-up registration scope = %v, want the union", got)
+		t.Fatalf("second registration scope = %v, want the union", got)
+	}
+	if ua.n != 3 {
+		t.Fatalf("%d authorizations, want 3 (sign-in, the refused step-up, the step-up)", ua.n)
 	}
 	mustCall(t, c, s.MCPURL(), "admin")
 	if n := countPaths(s, "/register"); n != 2 {
-		t.Fatalf("%d registrations, want 2", n)
+		t.Fatalf("%d registrations after another call, want 2", n)
 	}
 }

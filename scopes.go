@@ -67,3 +67,9 @@ func selectScope(configured []string, ch *BearerChallenge, prm *ProtectedResourc
 	}
 	return scope
 }
+
+// scopeCovers reports whether granted (a registration's scope; empty: no
+// limit) includes every scope of requested.
+func scopeCovers(granted, requested string) bool {
+	return granted == "" || unionScopes(granted, requested) == unionScopes(granted)
+}

@@ -214,7 +214,9 @@ func TestPeersFirstConnect(t *testing.T) {
 }
 
 // b. Step-up: admin_stats answers 403 insufficient_scope, the engine
-// re-authorizes with the union of scopes, and the call goes through.
+// re-authorizes with the union of scopes (with its client first; with a
+// new registration when oidc-provider refuses that client the wider
+// scope), and the call goes through.
 func TestPeersStepUp(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -254,8 +256,15 @@ func TestPeersStepUp(t *testing.T) {
 	if tok.AccessToken == first.AccessToken {
 		t.Error("the access token did not change after the step-up")
 	}
-	if n := ua.n.Load(); n != 2 {
-		t.Errorf("the authorization page was opened %d times; want 2 (peersConnect + one step-up)", n)
+	// oidc-provider refuses a scope outside the client's registered one
+	// (RFC 7591 §2): the step-up first asks with the same client, gets
+	// invalid_scope back at once, registers again for the union, and asks
+	// once more (TestStepUpKeepsItsClient covers a server that allows it).
+	if n := ua.n.Load(); n != 3 {
+		t.Errorf("the authorization page was opened %d times; want 3 (peersConnect, the step-up refused for the first client, the step-up)", n)
+	}
+	if tok.ClientID == first.ClientID {
+		t.Errorf("the step-up kept client %s, which oidc-provider refused the wider scope", first.ClientID)
 	}
 	// The first tools/call was refused at the HTTP layer, the second passed.
 	if l := mcp.LogsMatching("rpc=tools/call(admin_stats)", "-> 403", "error=insufficient_scope"); len(l) != 1 {
@@ -265,11 +274,12 @@ func TestPeersStepUp(t *testing.T) {
 		t.Error(err)
 	}
 	auths := as.LogsMatching("GET /auth ")
-	if len(auths) != 2 || !strings.Contains(auths[1], "mcp:admin") || !strings.Contains(auths[1], "mcp:tools") {
-		t.Errorf("AS log: want a second /auth asking for mcp:tools and mcp:admin, got %q", auths)
+	if len(auths) != 3 || !strings.Contains(auths[2], "mcp:admin") || !strings.Contains(auths[2], "mcp:tools") ||
+		!strings.Contains(auths[1], "client_id=\""+first.ClientID) || !strings.Contains(auths[2], "client_id=\""+tok.ClientID) {
+		t.Errorf("AS log: want the step-up's /auth for mcp:tools and mcp:admin with the first client, then with the new one, got %q", auths)
 	}
 	// The first registration was limited to the first scopes (RFC 7591 §2),
-	// so the step-up registers once more for the union.
+	// so the refused step-up registers once more for the union.
 	if l := as.LogsMatching("POST /reg "); len(l) != 2 {
 		t.Errorf("AS log: want a second registration for the wider scope; registrations: %q", l)
 	}

@@ -55,6 +55,9 @@ type Options struct {
 	IssOverride string
 	// CIMD advertises client_id_metadata_document_supported.
 	CIMD bool
+	// EnforceRegisteredScope refuses (invalid_scope) an authorization
+	// request for a scope outside the one the client registered.
+	EnforceRegisteredScope bool
 	// NoRegistration removes the registration endpoint.
 	NoRegistration bool
 	// NoRevocation removes the RFC 7009 revocation endpoint.
@@ -126,8 +129,8 @@ type grant struct {
 }
 
 type client struct {
-	id, secret, authMethod string
-	redirectURIs           []string
+	id, secret, authMethod, scope string
+	redirectURIs                  []string
 }
 
 type token struct {
@@ -372,13 +375,14 @@ func (s *Server) serveRegister(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		RedirectURIs []string `json:"redirect_uris"`
 		AuthMethod   string   `json:"token_endpoint_auth_method"`
+		Scope        string   `json:"scope"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || len(req.RedirectURIs) == 0 {
 		oauthErr(w, 400, "invalid_client_metadata", "redirect_uris required")
 		return
 	}
 	s.mu.Lock()
-	c := &client{id: s.next("client"), authMethod: req.AuthMethod, redirectURIs: req.RedirectURIs}
+	c := &client{id: s.next("client"), authMethod: req.AuthMethod, redirectURIs: req.RedirectURIs, scope: req.Scope}
 	if c.authMethod == "" {
 		c.authMethod = "client_secret_basic"
 	}
@@ -442,6 +446,9 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	case q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "":
 		params.Set("error", "invalid_request")
 		params.Set("error_description", "PKCE S256 required")
+	case s.Opts.EnforceRegisteredScope && c.scope != "" && slices.ContainsFunc(strings.Fields(q.Get("scope")), func(sc string) bool { return !slices.Contains(strings.Fields(c.scope), sc) }):
+		params.Set("error", "invalid_scope")
+		params.Set("error_description", "the client is not registered for this scope")
 	default:
 		s.mu.Lock()
 		code := s.next("code")

@@ -294,10 +294,13 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 			}
 			return jsonString(t)
 		},
-		// handleResponse(signal, status, wwwAuthenticate, operation, sentToken):
-		// operation is what the previous call returned (opaque to JS), or
-		// empty for a request's first answer.
+		// handleResponse(signal, status, wwwAuthenticate, operation, sentToken,
+		// attempt): operation is what the previous call returned (opaque to
+		// JS), or empty for a request's first answer; attempt carries the
+		// window of a sign-in it starts to openAuthorizationUrl (a second
+		// round reuses it).
 		"handleResponse": func(ctx context.Context, args []safejs.Value) (any, error) {
+			ctx = withAttempt(ctx, arg(args, 4))
 			status, err := arg(args, 0).Int()
 			if err != nil {
 				return nil, invalidArg("status must be a number")

@@ -28,7 +28,11 @@ async function main() {
     // Drop the code from this window's address bar and history.
     history.replaceState(null, '', location.pathname);
     say(params.has('error') ? `Sign-in did not complete (${params.get('error')}). You can close this window.` : 'Signed in. You can close this window.');
-    setTimeout(() => window.close(), 300);
+    // The app that opened this window closes it when its sign-in ends: it
+    // may first send it to the authorization server again (a step-up the
+    // server refused for the client's registration). Severed from the app
+    // (COOP on the way), this window closes itself.
+    if (!window.opener) setTimeout(() => window.close(), 300);
     return;
   }
   try {

@@ -286,7 +286,15 @@ export class Client extends EventTarget {
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
       this.dispatchEvent(new CustomEvent('trace', { detail: traceOf(TRACE_STEPS.challenge, request ? request.method : (init?.method || 'GET').toUpperCase(), url, started, resp) }));
       const engine = await this.#engine();
-      const r = JSON.parse(await abortable(goCall(engine.handleResponse(signal, resp.status, challenge, operation, token)), signal));
+      // A sign-in or step-up this starts opens its window in open(); the
+      // attempt keeps it for a second round and closes it at the end.
+      const attempt = { signal };
+      let r;
+      try {
+        r = JSON.parse(await abortable(goCall(engine.handleResponse(signal, resp.status, challenge, operation, token, attempt)), signal));
+      } finally {
+        this.#agent.finish(attempt);
+      }
       if (!r.retry) return resp;
       operation = JSON.stringify(r.operation);
       if (resp.body) resp.body.cancel().catch(() => {});

@@ -1,6 +1,5 @@
 // engine-worker.js: the engine's dedicated Worker. The page (engine.js)
-// starts it with {t: 'start', module, wasmUrl} (the compiled wasm, or only
-// its URL when the page could not compile it); it runs the wasm here,
+// starts it with {t: 'start', wasmUrl}; it compiles and runs the wasm here,
 // off the page's main thread, answers {t: 'ready', methods, version} (or
 // {t: 'failed', error}), and from then on serves the engine's API over
 // remote.js. The engine fetches from here (a dedicated worker has the
@@ -14,7 +13,7 @@ addEventListener('message', async function start(e) {
   if (e.data?.t !== 'start') return;
   removeEventListener('message', start);
   try {
-    const { api, memoryBytes } = await runEngine(e.data.module || await compileWasm(e.data.wasmUrl));
+    const { api, memoryBytes } = await runEngine(await compileWasm(e.data.wasmUrl));
     const root = { memoryBytes };
     for (const k of Object.keys(api)) if (typeof api[k] === 'function') root[k] = api[k];
     new Peer(globalThis, root);

@@ -95,14 +95,7 @@ function startInWorker() {
     };
     worker.addEventListener('error', onError);
     worker.addEventListener('message', onMessage);
-    // The page compiles the wasm (off its main thread: streaming
-    // compilation runs on background threads) while the Worker starts,
-    // and hands it the module; if the page may not compile it, the Worker
-    // tries itself.
-    compileWasm(wasmUrl).then(
-      (module) => worker.postMessage({ t: 'start', module, wasmUrl: wasmUrl.href }),
-      () => worker.postMessage({ t: 'start', wasmUrl: wasmUrl.href }),
-    );
+    worker.postMessage({ t: 'start', wasmUrl: wasmUrl.href });
   });
 }
 

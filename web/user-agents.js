@@ -43,15 +43,18 @@ export function popupAgent(popupOptions, { onLate, pollMs, hasFocus } = {}) {
     },
     async open(url, { state, attempt }) {
       let popup = attempt?.window;
-      if (!popup || popup.closed) popup = openPopup(popupOptions);
+      const own = !popup || popup.closed; // not the window the click opened
+      if (own) popup = openPopup(popupOptions);
       if (!popup) throw blocked();
+      if (attempt) attempt.window = popup; // a second round (a refused step-up) reuses it
       try {
         const callbackUrl = await waitForCallback({ popup, url, state, timeoutMs: popupOptions.timeoutMs, signal: attempt?.signal, onLate, pollMs, hasFocus });
-        // Closing a window costs this thread several milliseconds just when
-        // the engine needs it for the code exchange: authorize() closes it
-        // when it ends (finish), the callback page closes itself, and this
-        // is the backstop.
-        setTimeout(() => closeQuietly(popup), 1000);
+        // The window stays open: the engine may send it to the
+        // authorization server again, and closing a window costs this
+        // thread several milliseconds just when the engine needs it for
+        // the code exchange. authorize() closes it when it ends (finish);
+        // a window opened here without a click's attempt is closed later.
+        if (own && !attempt) setTimeout(() => closeQuietly(popup), 1000);
         return callbackUrl;
       } catch (e) {
         closeQuietly(popup);
