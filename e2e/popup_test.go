@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -33,6 +34,23 @@ func TestBrowserPopupFlow(t *testing.T) {
 	got := b.callTool("#call-echo", "Hello from the browser")
 	if !strings.HasPrefix(got, "echo: ") {
 		t.Errorf("echo result = %q", got)
+	}
+
+	// The inspector's view: the sign-in's requests as a timeline, and a
+	// diagnosis of the server that passes.
+	steps := b.waitJS(10*time.Second, "the requests timeline", `[...document.querySelectorAll('#trace .step')].map((e) => e.textContent).join(' ')`)
+	for _, step := range []string{"registration", "token"} {
+		if !strings.Contains(steps, step) {
+			t.Errorf("the Requests card lists %q; want a %s exchange", steps, step)
+		}
+	}
+	b.do("clicking Diagnose", chromedp.Click(chromedp.CSS("#diagnose")))
+	summary := b.waitJS(15*time.Second, "the diagnosis", `(() => { const s = document.getElementById('diagnosis-summary').textContent; return s.startsWith('A sign-in') ? s : ''; })()`)
+	if !strings.HasPrefix(summary, "A sign-in can work.") || strings.Contains(summary, "fail") {
+		t.Errorf("diagnosis of the demo's server: %q", summary)
+	}
+	if n, _ := strconv.Atoi(b.waitJS(5*time.Second, "the checks", `String(document.querySelectorAll('#diagnosis li').length || '')`)); n < 12 {
+		t.Errorf("the Diagnosis card lists %d checks, want every check (12 or more)", n)
 	}
 	if path := os.Getenv("MCP_OAUTH_SCREENSHOT"); path != "" {
 		b.screenshot(path)

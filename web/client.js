@@ -284,21 +284,67 @@ export class Client extends EventTarget {
       const resp = await send(headers);
       const challenge = resp.headers.get('WWW-Authenticate') || '';
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
-      this.dispatchEvent(new CustomEvent('trace', { detail: traceOf(TRACE_STEPS.challenge, request ? request.method : (init?.method || 'GET').toUpperCase(), url, started, resp) }));
-      const engine = await this.#engine();
-      // A sign-in or step-up this starts opens its window in open(); the
-      // attempt keeps it for a second round and closes it at the end.
-      const attempt = { signal };
-      let r;
-      try {
-        r = JSON.parse(await abortable(goCall(engine.handleResponse(signal, resp.status, challenge, operation, token, attempt)), signal));
-      } finally {
-        this.#agent.finish(attempt);
-      }
+      this.#traceChallenge(resp, url, request ? request.method : (init?.method || 'GET').toUpperCase(), started);
+      const r = await this.#handOff(signal, resp.status, challenge, operation, token);
       if (!r.retry) return resp;
       operation = JSON.stringify(r.operation);
       if (resp.body) resp.body.cancel().catch(() => {});
     }
+  }
+
+  // #handOff gives the engine a 401 or 403 (status, challenge) to a request
+  // sent with token: it refreshes, signs in or steps up (a popup sign-in
+  // opens its window here), and resolves with {retry, operation}.
+  async #handOff(signal, status, challenge, operation, token) {
+    const engine = await this.#engine();
+    const attempt = { signal };
+    try {
+      return JSON.parse(await abortable(goCall(engine.handleResponse(signal, status, challenge, operation, token, attempt)), signal));
+    } finally {
+      this.#agent.finish(attempt);
+    }
+  }
+
+  // authProvider is the client as the MCP TypeScript SDK v2's transports
+  // take it (their minimal AuthProvider): token() before every request
+  // (undefined when not signed in), onUnauthorized() on a 401 (refresh, or
+  // sign in), after which the transport retries once. A 403
+  // insufficient_scope makes v2 throw InsufficientScopeError: call
+  // stepUp({scope: error.requiredScope}), then the request again.
+  get authProvider() {
+    let sent = '';
+    return {
+      token: async () => {
+        try {
+          sent = await this.getAccessToken();
+        } catch (e) {
+          if (e.code !== 'auth_required') throw e;
+          sent = '';
+        }
+        return sent || undefined;
+      },
+      onUnauthorized: async ({ response }) => {
+        if (response.status === 401) this.#traceChallenge(response, response.url || this.mcpUrl, 'POST', performance.now());
+        await this.#handOff(undefined, response.status, response.headers.get('WWW-Authenticate') || '', '', sent);
+      },
+    };
+  }
+
+  // stepUp asks for more scope (RFC 6750 §3.1 insufficient_scope, as the
+  // server named it): a new authorization for the union of the scopes held
+  // and scope, as on a 403 to client.fetch. From a click, so that its
+  // popup may open.
+  async stepUp({ scope, signal } = {}) {
+    if (typeof scope !== 'string' || !scope.trim() || /["\\]/.test(scope)) throw fail('invalid_config', 'stepUp needs the scope the server asked for (a string of scope tokens)');
+    if (signal?.aborted) throw abortedError('stepUp');
+    let token = '';
+    try { token = await this.getAccessToken({ signal }); } catch (e) { if (e.code !== 'auth_required') throw e; }
+    const r = await this.#handOff(signal, 403, `Bearer error="insufficient_scope", scope="${scope.trim()}"`, '', token);
+    if (!r.retry) throw fail('insufficient_scope', `the authorization server did not grant ${scope}`);
+  }
+
+  #traceChallenge(resp, url, method, started) {
+    this.dispatchEvent(new CustomEvent('trace', { detail: traceOf(TRACE_STEPS.challenge, method, url, started, resp) }));
   }
 
   // signOut revokes the tokens at the authorization server (RFC 7009, the

@@ -163,10 +163,26 @@ export interface McpOAuthClient extends EventTarget {
   clear(options?: { signal?: AbortSignal }): Promise<void>;
   /** Revoke the tokens at the authorization server (RFC 7009: the refresh token, then the access token) and forget them here; tokenchange fires in every tab. The registration is kept. */
   signOut(options?: { signal?: AbortSignal }): Promise<SignOutResult>;
+  /**
+   * This client as the MCP TypeScript SDK v2's transports take it (their minimal AuthProvider):
+   * `new StreamableHTTPClientTransport(url, { authProvider: client.authProvider })`. token() runs before every request
+   * (undefined when not signed in); onUnauthorized() on a 401 refreshes or signs in, then the transport retries once.
+   * On 403 insufficient_scope v2 throws InsufficientScopeError: call stepUp({ scope: error.requiredScope }) from a click, then retry.
+   * Read it once per transport.
+   */
+  readonly authProvider: McpOAuthAuthProvider;
+  /** A new authorization for the scopes held plus scope (what a 403 insufficient_scope named), as client.fetch does on such a 403. Call it from a click: it may open a popup. */
+  stepUp(options: { scope: string; signal?: AbortSignal }): Promise<void>;
   addEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
   addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   removeEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
   removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
+/** The SDK v2 AuthProvider shape (structurally compatible with @modelcontextprotocol/client's). */
+export interface McpOAuthAuthProvider {
+  token(): Promise<string | undefined>;
+  onUnauthorized(ctx: { response: Response; serverUrl?: URL }): Promise<void>;
 }
 
 /** The events a client dispatches. */

@@ -20,6 +20,12 @@ const els = {
   connect: $('connect'),
   cancel: $('cancel'),
   forget: $('forget'),
+  diagnose: $('diagnose'),
+  diagnosis: $('diagnosis'),
+  diagnosisEmpty: $('diagnosis-empty'),
+  diagnosisSummary: $('diagnosis-summary'),
+  trace: $('trace'),
+  traceEmpty: $('trace-empty'),
   signOut: $('sign-out'),
   status: $('status'),
   error: $('error'),
@@ -280,12 +286,80 @@ function renderCountdown() {
   els.tokenCountdown.textContent = left > 0 ? `(in ${fmt(left)})` : `(expired ${fmt(-left)} ago${t.refresh_token ? '; refreshed on next use' : ''})`;
 }
 
+// ---------- diagnosis and requests (an inspector's view) ----------
+
+// el makes an element with text (never HTML) and a class.
+function el(tag, text, className) {
+  const e = document.createElement(tag);
+  if (text !== undefined) e.textContent = text;
+  if (className) e.className = className;
+  return e;
+}
+
+async function diagnose() {
+  clearError();
+  const mcpUrl = els.url.value.trim();
+  els.diagnose.disabled = true;
+  els.diagnosisSummary.hidden = false;
+  els.diagnosisSummary.textContent = 'Checking…';
+  els.diagnosis.replaceChildren();
+  try {
+    const report = await state.mcpOAuth.diagnose(mcpUrl, { redirectUri: new URL('../callback.html', location.href).href });
+    const counts = {};
+    for (const s of report.steps) counts[s.status] = (counts[s.status] ?? 0) + 1;
+    els.diagnosisSummary.textContent = `${report.ok ? 'A sign-in can work.' : 'A sign-in would fail.'} ` +
+      ['pass', 'warn', 'fail', 'skip'].filter((k) => counts[k]).map((k) => `${counts[k]} ${k}`).join(', ') + ` (${Math.round(report.ms)} ms)`;
+    els.diagnosisSummary.dataset.ok = String(report.ok);
+    for (const s of report.steps) {
+      const li = el('li', undefined, `check ${s.status}`);
+      li.append(el('span', s.status, 'badge'), el('strong', ' ' + s.title));
+      if (s.httpStatus) li.append(el('span', ` HTTP ${s.httpStatus}`, 'muted small'));
+      li.append(el('div', s.detail, 'detail'));
+      if (s.url) li.append(el('div', s.url, 'url small'));
+      if (s.spec) li.append(el('div', s.spec, 'muted small'));
+      els.diagnosis.append(li);
+    }
+    els.diagnosisEmpty.hidden = true;
+  } catch (e) {
+    els.diagnosisSummary.textContent = '';
+    showError(e, 'Diagnose failed');
+  } finally {
+    els.diagnose.disabled = false;
+  }
+}
+
+let traceStart = 0;
+
+function clearTrace() {
+  els.trace.replaceChildren();
+  els.traceEmpty.hidden = false;
+  traceStart = 0;
+}
+
+function onTrace(e) {
+  const t = e.detail;
+  const now = performance.now();
+  if (!traceStart) traceStart = now - t.ms;
+  const li = el('li', undefined, t.status >= 400 || t.status === 0 ? 'request bad' : 'request');
+  li.append(
+    el('span', `+${Math.round(now - t.ms - traceStart)} ms`, 'at'),
+    el('span', t.step, 'step'),
+    el('span', t.status ? String(t.status) : (t.error || 'no answer'), 'code'),
+    el('span', `${Math.round(t.ms)} ms`, 'ms'),
+    el('span', `${t.method} ${t.url}`, 'url'),
+  );
+  if (t.headers?.['www-authenticate']) li.title = `WWW-Authenticate: ${t.headers['www-authenticate']}`;
+  els.trace.append(li);
+  els.traceEmpty.hidden = true;
+}
+
 // ---------- the client ----------
 
 function detachClient() {
   if (!state.client) return;
   state.client.removeEventListener('progress', onProgress);
   state.client.removeEventListener('tokenchange', onTokenChange);
+  state.client.removeEventListener('trace', onTrace);
   state.client = null;
   state.clientKey = '';
   state.tokens = undefined;
@@ -309,6 +383,7 @@ function currentClient() {
   });
   client.addEventListener('progress', onProgress);
   client.addEventListener('tokenchange', onTokenChange);
+  client.addEventListener('trace', onTrace);
   state.client = client;
   state.clientKey = key;
   readTokens(client);
@@ -371,6 +446,7 @@ function onConnect(event) {
   state.abort = null;
   disconnect();
   resetProgress();
+  clearTrace();
   els.result.hidden = true;
 
   let signIn = null;
@@ -538,6 +614,7 @@ async function main() {
   els.form.addEventListener('submit', onConnect);
   els.forget.addEventListener('click', onForget);
   els.signOut.addEventListener('click', onSignOut);
+  els.diagnose.addEventListener('click', diagnose);
   els.cancel.addEventListener('click', () => {
     els.cancel.hidden = true;
     state.abort?.abort();
@@ -561,6 +638,7 @@ async function main() {
   els.connect.disabled = false;
   els.forget.disabled = false;
   els.signOut.disabled = false;
+  els.diagnose.disabled = false;
 
   // Redirect mode, on return from the authorization server.
   let result = null;
