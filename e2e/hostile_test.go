@@ -532,6 +532,12 @@ func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
 		fetch('/nothing-here?t=' + tok).catch(() => {});
 		const c = new EventTarget();
 		c.dispatchEvent(new CustomEvent('progress', { detail: { step: 'token', detail: tok } }));
+		c.dispatchEvent(new CustomEvent('trace', { detail: { step: 'token', method: 'POST', url: 'https://as/token', status: 200, ms: 1, body: tok } }));
+		// A PKCE verifier and a client secret, stored as the engine stores them, then leaked.
+		localStorage.setItem('mcp-oauth:v1:pending:leak-check', JSON.stringify({ state: 's', code_verifier: tok + '-verifier' }));
+		localStorage.setItem('mcp-oauth:v1:client:leak-check', JSON.stringify({ client_id: 'c', client_secret: tok + '-secret' }));
+		c.dispatchEvent(new CustomEvent('warning', { detail: { code: 'x', message: tok + '-verifier' } }));
+		console.log('secret ' + tok + '-secret');
 		const li = document.createElement('li');
 		li.textContent = tok;
 		document.getElementById('progress').append(li);
@@ -540,7 +546,8 @@ func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // the events reach the harness
 	b.snapshotPage(b.root, b.name)
 	problems := b.leakProblems()
-	for _, want := range []string{"the browser console", "a URL (demo page requested)", "a progress event's detail", "demo page progress list"} {
+	for _, want := range []string{"the browser console", "a URL (demo page requested)", "a progress event's detail", "a trace event's detail", "demo page progress list",
+		"the PKCE verifier", "the client secret"} {
 		found := false
 		for _, p := range problems {
 			found = found || strings.Contains(p, want)
@@ -555,6 +562,8 @@ func TestBrowserLeakCheckCatchesLeaks(t *testing.T) {
 		}
 	}
 	// Clean up, so that the check after the test passes.
-	b.evaluate("removing the planted token", `localStorage.removeItem(`+jsString(key)+`); document.getElementById('progress').replaceChildren()`)
-	b.watch.forget(tok)
+	b.evaluate("removing the planted token", `localStorage.removeItem(`+jsString(key)+`); localStorage.removeItem('mcp-oauth:v1:pending:leak-check'); localStorage.removeItem('mcp-oauth:v1:client:leak-check'); document.getElementById('progress').replaceChildren()`)
+	for _, planted := range []string{tok, tok + "-verifier", tok + "-secret"} {
+		b.watch.forget(planted)
+	}
 }
