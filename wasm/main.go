@@ -120,16 +120,10 @@ func tokensFresh(args []safejs.Value) any {
 // with the page's fetch (what a browser client sees, CORS included).
 func diagnose(args []safejs.Value) any {
 	return promise(func() (any, error) {
-		raw, err := argString(args, 0, "options")
+		cfg, err := configArg(args, 0)
 		if err != nil {
 			return nil, err
 		}
-		o, err := mcpoauth.DecodeOptions([]byte(raw))
-		if err != nil {
-			return nil, err
-		}
-		cfg := o.Config()
-		cfg.Fetch = fetchRoundTrip
 		ctx, stop := signalContext(arg(args, 1))
 		defer stop()
 		r, err := mcpoauth.Diagnose(ctx, cfg, mcpoauth.DiagnoseOptions{Browser: true})
@@ -209,16 +203,28 @@ func storageOf(host safejs.Value) safejs.Value {
 	return s
 }
 
+// configArg decodes args[i], the options as JSON (mcpoauth.Options,
+// strictly), into a Config that fetches with the page's fetch.
+func configArg(args []safejs.Value, i int) (mcpoauth.Config, error) {
+	raw, err := argString(args, i, "options")
+	if err != nil {
+		return mcpoauth.Config{}, err
+	}
+	o, err := mcpoauth.DecodeOptions([]byte(raw))
+	if err != nil {
+		return mcpoauth.Config{}, err
+	}
+	cfg := o.Config()
+	cfg.Fetch = fetchRoundTrip
+	return cfg, nil
+}
+
 // newClient(optionsJSON, host, redirect) → Promise<client object>. The
 // options are mcpoauth.Options, decoded strictly; redirect mode has no
 // UserAgent (the facade begins, navigates, and completes after the load).
 func newClient(args []safejs.Value) any {
 	return promise(func() (any, error) {
-		raw, err := argString(args, 0, "options")
-		if err != nil {
-			return nil, err
-		}
-		o, err := mcpoauth.DecodeOptions([]byte(raw))
+		cfg, err := configArg(args, 0)
 		if err != nil {
 			return nil, err
 		}
@@ -227,11 +233,9 @@ func newClient(args []safejs.Value) any {
 			return nil, invalidArg("newClient needs the host object from mcp-oauth.js")
 		}
 		redirect, _ := arg(args, 2).Bool()
-		cfg := o.Config()
 		cfg.Store = newJSStore(storageOf(host))
 		cfg.RefreshPlans = true // web/refresh.js refreshes without the engine
 		cfg.WarmUp = true       // compile the sign-in's code before the click
-		cfg.Fetch = fetchRoundTrip
 		cfg.Locker = jsLocker{host}
 		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }
 		cfg.OnTrace = func(t mcpoauth.Trace) { emit(host, "trace", t) }
