@@ -77,6 +77,7 @@ let swept = false;
 export class Client extends EventTarget {
   #agent; #storage; #prefix; #tokensKey; #resourceKey; #keys; #origin; #engineOptions; #lockTimeoutMs;
   #go = null;
+  #goReady = null; // the engine's client, once it exists
   #cache = new TokenCache();
 
   constructor(options) {
@@ -150,7 +151,7 @@ export class Client extends EventTarget {
         },
       };
       this.#go = startEngine().then((api) => goCall(api.newClient(JSON.stringify(this.#engineOptions), host, this.#agent.navigates)));
-      this.#go.catch(() => { this.#go = null; });
+      this.#go.then((engine) => { this.#goReady = engine; }, () => { this.#go = null; });
     }
     return this.#go;
   }
@@ -161,20 +162,46 @@ export class Client extends EventTarget {
   authorize({ signal, returnTo } = {}) {
     if (signal?.aborted) return Promise.reject(abortedError('the sign-in'));
     if (this.#agent.navigates) return abortable(this.#navigate(returnTo, signal), signal, null, 'the sign-in');
-    let attempt;
+    const attempt = { signal };
     try {
-      attempt = this.#agent.start(signal); // the popup opens here, inside the click
+      Object.assign(attempt, this.#agent.start(signal)); // the popup opens here, inside the click
     } catch (e) {
       return Promise.reject(toError(e));
     }
+    // The engine gets the sign-in in the same task when it is running (the
+    // message leaves at once), else when it is.
+    const work = this.#goReady ? this.#authorizeWith(this.#goReady, attempt) : this.#engine().then((engine) => this.#authorizeWith(engine, attempt));
     const finish = () => this.#agent.finish(attempt);
-    return abortable(this.#authorizeInEngine(attempt).finally(finish), signal, finish, 'the sign-in');
+    return abortable(work.finally(finish), signal, finish, 'the sign-in');
   }
 
-  async #authorizeInEngine(attempt) {
-    const engine = await this.#engine();
+  // #authorizeWith calls the engine's authorize at once (its message leaves
+  // now), with the records it will read, so that it need not ask this page
+  // for each of them (a round trip each, slow while the page is busy with
+  // the popup).
+  async #authorizeWith(engine, attempt) {
     if (attempt.signal?.aborted) throw abortedError('the sign-in');
-    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt)));
+    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt, this.#recordsSnapshot())));
+  }
+
+  // #recordsSnapshot is this client's stored records (its storage prefix)
+  // from a sync backend that lists its keys, except the tokens and their
+  // refresh plan, which the engine always reads afresh (refresh.js and
+  // other tabs write them under the refresh lock); null otherwise.
+  #recordsSnapshot() {
+    const s = this.#storage;
+    if (!s.sync || !s.keys) return null;
+    const base = `${this.#prefix}:${CONTRACT.storageKeyVersion}:`;
+    const fresh = [CONTRACT.storageKinds.tokens, CONTRACT.storageKinds.refreshPlan].map((k) => `${base}${k}:`);
+    const records = {};
+    try {
+      for (const k of s.keys()) {
+        if (k.startsWith(base) && !fresh.some((f) => k.startsWith(f))) records[k] = s.getItem(k);
+      }
+    } catch {
+      return null;
+    }
+    return JSON.stringify({ base, fresh, records });
   }
 
   async #navigate(returnTo, signal) {

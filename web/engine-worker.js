@@ -8,6 +8,7 @@
 import './wasm_exec.js';
 import { Peer } from './remote.js';
 import { compileWasm, runEngine } from './wasm.js';
+import { snapshots, withSnapshot } from './snapshot.js';
 
 addEventListener('message', async function start(e) {
   if (e.data?.t !== 'start') return;
@@ -16,9 +17,14 @@ addEventListener('message', async function start(e) {
     const { api, memoryBytes } = await runEngine(await compileWasm(e.data.wasmUrl));
     const root = { memoryBytes };
     for (const k of Object.keys(api)) if (typeof api[k] === 'function') root[k] = api[k];
+    root.newClient = async (options, host, redirect) => {
+      const records = snapshots(host);
+      return withSnapshot(await api.newClient(options, records.host, redirect), records);
+    };
     new Peer(globalThis, root);
     postMessage({ t: 'ready', methods: Object.keys(root), version: api.version });
   } catch (err) {
     postMessage({ t: 'failed', error: { code: err.code || 'invalid_config', message: String(err.message || err) } });
   }
 });
+

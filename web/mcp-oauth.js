@@ -9,7 +9,8 @@
 //   worker.js             the same for workers (static Go runtime import)
 //   client.js             the client of one MCP server (createClient)
 //   engine.js             starts the wasm on first need, in a Worker
-//   engine-worker.js      that Worker; remote.js: calls to and from it
+//   engine-worker.js      that Worker; remote.js: calls to and from it;
+//                         snapshot.js: a sign-in's records, read there
 //   wasm.js               fetches, compiles and runs the wasm
 //   user-agents.js        popup, redirect and function modes
 //   callback-channel.js   how callback.html hands the response back

@@ -1,0 +1,61 @@
+// snapshot.js: during a sign-in that brought a snapshot, the engine's reads
+// of the snapshot's records are answered in the Worker; the tokens and
+// their refresh plan are always read from the page.
+import { expect } from './node_modules/chai/index.js';
+import { snapshots, withSnapshot } from '/snapshot.js';
+
+describe('snapshot.js', () => {
+  const base = 'p:v1:';
+  const fresh = ['p:v1:tokens:', 'p:v1:refresh-plan:'];
+  const page = () => {
+    const calls = [];
+    const map = new Map([['p:v1:resource:m', 'R'], ['p:v1:tokens:m', 'T']]);
+    return {
+      calls,
+      storage: {
+        getItem: async (k) => { calls.push('get ' + k); return map.has(k) ? map.get(k) : null; },
+        setItem: async (k, v) => { calls.push('set ' + k); map.set(k, v); },
+        removeItem: async (k) => { calls.push('remove ' + k); map.delete(k); },
+      },
+    };
+  };
+
+  it('answers the snapshot\'s records in the Worker during the call, and the tokens from the page', async () => {
+    const p = page();
+    const records = snapshots({ storage: p.storage, emit() {} });
+    const s = records.host.storage;
+    const snap = JSON.stringify({ base, fresh, records: { 'p:v1:resource:m': 'R', 'p:v1:client:i': 'C' } });
+    const seen = await records.during(snap, async () => [await s.getItem('p:v1:resource:m'), await s.getItem('p:v1:client:i'),
+      await s.getItem('p:v1:pending:x'), await s.getItem('p:v1:tokens:m')]);
+    expect(seen).to.deep.equal(['R', 'C', null, 'T']);
+    expect(p.calls).to.deep.equal(['get p:v1:tokens:m']);
+  });
+
+  it('writes go to the page and into the snapshot; after the call every read asks the page', async () => {
+    const p = page();
+    const records = snapshots({ storage: p.storage });
+    const s = records.host.storage;
+    const snap = JSON.stringify({ base, fresh, records: {} });
+    await records.during(snap, async () => {
+      await s.setItem('p:v1:pending:x', 'P');
+      expect(await s.getItem('p:v1:pending:x')).to.equal('P');
+      await s.removeItem('p:v1:pending:x');
+      expect(await s.getItem('p:v1:pending:x')).to.equal(null);
+    });
+    expect(p.calls).to.deep.equal(['set p:v1:pending:x', 'remove p:v1:pending:x']);
+    await s.getItem('p:v1:resource:m');
+    expect(p.calls.at(-1)).to.equal('get p:v1:resource:m');
+    expect('keys' in s).to.equal(false); // the page's backend lists no keys, so neither does this
+  });
+
+  it('withSnapshot passes authorize its snapshot and keeps the client\'s other members', async () => {
+    const records = snapshots({ storage: page().storage });
+    let during = null;
+    const client = { mcpUrl: 'https://m/mcp', authorize: async () => { during = await records.host.storage.getItem('p:v1:client:i'); return 'done'; }, clear: () => 'cleared' };
+    const c = withSnapshot(client, records);
+    expect(await c.authorize(undefined, {}, JSON.stringify({ base, fresh, records: { 'p:v1:client:i': 'C' } }))).to.equal('done');
+    expect(during).to.equal('C');
+    expect(c.mcpUrl).to.equal('https://m/mcp');
+    expect(c.clear()).to.equal('cleared');
+  });
+});
