@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 
 	"github.com/hack-pad/safejs"
 
@@ -135,16 +136,7 @@ func errorFromJS(v safejs.Value, fallback mcpoauth.Code) error {
 }
 
 func knownCode(c mcpoauth.Code) bool {
-	switch c {
-	case mcpoauth.CodeInvalidConfig, mcpoauth.CodeInsecureURL, mcpoauth.CodeNetworkError, mcpoauth.CodeDiscoveryFailed,
-		mcpoauth.CodeMetadataInvalid, mcpoauth.CodeIssuerMismatch, mcpoauth.CodePKCEUnsupported, mcpoauth.CodeRegistrationFailed,
-		mcpoauth.CodeRegistrationUnsupported, mcpoauth.CodeClientNotFound, mcpoauth.CodePopupBlocked, mcpoauth.CodePopupClosed,
-		mcpoauth.CodeTimeout, mcpoauth.CodeAborted, mcpoauth.CodeAccessDenied, mcpoauth.CodeAuthorizationError,
-		mcpoauth.CodeStateMismatch, mcpoauth.CodeInvalidGrant, mcpoauth.CodeTokenError, mcpoauth.CodeInsufficientScope,
-		mcpoauth.CodeAuthRequired, mcpoauth.CodeStorageError:
-		return true
-	}
-	return false
+	return slices.Contains(mcpoauth.BrowserContract().ErrorCodes, c) // the engine's one list of codes
 }
 
 // jsString reads v[name] as a string, "" when absent or not a string.

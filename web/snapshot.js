@@ -25,7 +25,9 @@ export function snapshots(host) {
     host: { ...host, storage },
     async during(snapshot, fn) {
       if (!snapshot) return fn();
-      current = JSON.parse(snapshot);
+      // Calls that overlap share the first snapshot, which holds every
+      // write since (a later one could miss an earlier call's writes).
+      current ??= JSON.parse(snapshot);
       active++;
       try {
         return await fn();

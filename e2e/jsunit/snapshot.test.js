@@ -59,3 +59,24 @@ describe('snapshot.js', () => {
     expect(c.clear()).to.equal('cleared');
   });
 });
+
+describe('snapshot.js: overlapping sign-ins', () => {
+  it('share the first snapshot, so that neither loses the other\'s writes', async () => {
+    const calls = [];
+    const storage = { getItem: async (k) => { calls.push(k); return null; }, setItem: async () => {}, removeItem: async () => {} };
+    const records = snapshots({ storage });
+    const s = records.host.storage;
+    const snap = (r) => JSON.stringify({ base: 'p:v1:', fresh: ['p:v1:tokens:'], records: r });
+    let release;
+    const first = records.during(snap({}), async () => {
+      await s.setItem('p:v1:pending:a', 'A');
+      await new Promise((r) => { release = r; });
+      return s.getItem('p:v1:pending:a');
+    });
+    const second = await records.during(snap({ 'p:v1:client:i': 'C' }), async () => [await s.getItem('p:v1:pending:a'), await s.getItem('p:v1:client:i')]);
+    release();
+    expect(await first).to.equal('A');
+    expect(second[0]).to.equal('A');
+    expect(calls).to.deep.equal([]);
+  });
+});
