@@ -38,6 +38,8 @@ type PendingAuthorization struct {
 	// as the redirect URI only).
 	ReturnTo  string `json:"return_to,omitempty"`
 	CreatedAt int64  `json:"created_at"`
+	// DPoP: the code exchange sends a DPoP proof, and the tokens are bound.
+	DPoP bool `json:"dpop,omitempty"`
 }
 
 func (p *PendingAuthorization) validate() error {

@@ -97,6 +97,10 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	if err := as.requireS256(); err != nil {
 		return nil, err
 	}
+	dpop, err := c.useDPoP(info, ch != nil && ch.DPoP)
+	if err != nil {
+		return nil, err
+	}
 	if ch == nil && info.ChallengeScope != "" {
 		ch = &BearerChallenge{Scope: info.ChallengeScope}
 	}
@@ -137,6 +141,7 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 		ClientID:     ci.ClientID,
 		ReturnTo:     returnTo,
 		CreatedAt:    c.now().Unix(),
+		DPoP:         dpop,
 	}
 	authURL, err := authorizationURL(as, p)
 	if err != nil {

@@ -24,6 +24,10 @@ type BearerChallenge struct {
 	Scope            string // space-separated scopes the resource wants
 	Error            string // invalid_token, insufficient_scope, ...
 	ErrorDescription string
+	// DPoP: the server challenged with the DPoP scheme (RFC 9449 §7.1),
+	// alone or beside Bearer; without a Bearer challenge, the fields
+	// above are the DPoP challenge's.
+	DPoP bool
 }
 
 // ParseWWWAuthenticate parses every WWW-Authenticate field value given (a
@@ -46,21 +50,33 @@ func ParseWWWAuthenticate(values []string) ([]Challenge, error) {
 }
 
 // BearerChallengeFrom returns the first Bearer challenge in h's
-// WWW-Authenticate headers, and whether there was one. A malformed header
-// yields whatever Bearer challenge was parsed before the fault.
+// WWW-Authenticate headers (else the first DPoP one), and whether there
+// was one. A malformed header yields whatever was parsed before the fault.
 func BearerChallengeFrom(h http.Header) (BearerChallenge, bool) {
 	cs, _ := ParseWWWAuthenticate(h.Values("Www-Authenticate"))
-	for _, c := range cs {
-		if c.Scheme == "bearer" {
-			return BearerChallenge{
-				ResourceMetadata: c.Params["resource_metadata"],
-				Scope:            c.Params["scope"],
-				Error:            c.Params["error"],
-				ErrorDescription: c.Params["error_description"],
-			}, true
+	var found *Challenge
+	dpop := false
+	for i, c := range cs {
+		switch {
+		case c.Scheme == "bearer" && (found == nil || found.Scheme != "bearer"):
+			found = &cs[i]
+		case c.Scheme == "dpop":
+			dpop = true
+			if found == nil {
+				found = &cs[i]
+			}
 		}
 	}
-	return BearerChallenge{}, false
+	if found == nil {
+		return BearerChallenge{}, false
+	}
+	return BearerChallenge{
+		ResourceMetadata: found.Params["resource_metadata"],
+		Scope:            found.Params["scope"],
+		Error:            found.Params["error"],
+		ErrorDescription: found.Params["error_description"],
+		DPoP:             dpop,
+	}, true
 }
 
 type challengeParser struct {

@@ -64,6 +64,11 @@ type Config struct {
 	// layer that refreshes without the engine (refreshplan.go). The wasm
 	// module sets it.
 	RefreshPlans bool
+	// DPoP is when tokens are bound to DPoPKey (RFC 9449, dpop.go):
+	// DPoPAuto (default: when both servers support it), DPoPRequire or
+	// DPoPOff. Without a DPoPKey, auto means Bearer.
+	DPoP    string
+	DPoPKey DPoPSigner
 	// WarmUp makes Prepare run the sign-in's pure steps once on made-up
 	// values, so that a browser compiles their code before the user's
 	// click (warmup.go). The wasm module sets it.
@@ -145,6 +150,8 @@ type Client struct {
 	// or a sign-in from a click): a second one joins it (discovery.go).
 	discoveryMu sync.Mutex
 	discovering *inflightDiscovery
+	// nonces are the DPoP nonces the servers sent, per origin (dpop.go).
+	nonces dpopNonces
 }
 
 // NewClient validates cfg and returns a Client. Bad options are an
@@ -175,6 +182,11 @@ func NewClient(cfg Config) (*Client, error) {
 
 // check refuses options that cannot work, naming the option.
 func (cfg *Config) check() error {
+	switch cfg.DPoP {
+	case "", DPoPAuto, DPoPRequire, DPoPOff:
+	default:
+		return newError(CodeInvalidConfig, "dpop must be %q, %q or %q, not %q", DPoPAuto, DPoPRequire, DPoPOff, cfg.DPoP)
+	}
 	if cfg.RedirectURI == "" {
 		return newError(CodeInvalidConfig, "redirectUri is required: the URL of the page that receives the authorization response (e.g. callback.html)")
 	}

@@ -20,6 +20,9 @@ type ProtectedResourceMetadata struct {
 	ScopesSupported        []string `json:"scopes_supported,omitempty"`
 	BearerMethodsSupported []string `json:"bearer_methods_supported,omitempty"`
 	ResourceName           string   `json:"resource_name,omitempty"`
+	// DPoPSigningAlgValuesSupported says the resource accepts DPoP
+	// (RFC 9728 §2).
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // validate checks the document against the MCP server it was fetched for:
@@ -61,6 +64,7 @@ type AuthServerMetadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported,omitempty"`
 	ClientIDMetadataDocumentSupported          bool     `json:"client_id_metadata_document_supported,omitempty"`
 	AuthorizationResponseIssParameterSupported bool     `json:"authorization_response_iss_parameter_supported,omitempty"`
+	DPoPSigningAlgValuesSupported              []string `json:"dpop_signing_alg_values_supported,omitempty"` // RFC 9449 §5.1
 }
 
 // validate checks a metadata document fetched for issuer: the issuer echo

@@ -17,10 +17,12 @@ const maxAuthorizations = 3
 // It crosses to the browser layer and back as JSON between the retries of
 // client.fetch, which treats it as opaque.
 type Operation struct {
-	SentToken      string `json:"sentToken"`      // access token the request carried, if any
-	Refreshed      bool   `json:"refreshed"`      // a 401 was answered with a refresh
-	Authorized     bool   `json:"authorized"`     // a 401 was answered with an authorization
-	Authorizations int    `json:"authorizations"` // authorizations started, step-ups included
+	SentToken      string `json:"sentToken"`              // access token the request carried, if any
+	Refreshed      bool   `json:"refreshed"`              // a 401 was answered with a refresh
+	Authorized     bool   `json:"authorized"`             // a 401 was answered with an authorization
+	Authorizations int    `json:"authorizations"`         // authorizations started, step-ups included
+	DPoP           bool   `json:"dpop,omitempty"`         // the request carried a DPoP proof
+	NonceRetried   bool   `json:"nonceRetried,omitempty"` // a 401 use_dpop_nonce was answered with the new nonce
 }
 
 // HandleResponse decides what to do about an MCP server's 401 or 403:
@@ -33,6 +35,11 @@ type Operation struct {
 func (c *Client) HandleResponse(ctx context.Context, status int, header http.Header, op *Operation) (retry bool, err error) {
 	switch status {
 	case http.StatusUnauthorized:
+		// A DPoP nonce the MCP server wants (RFC 9449 §9): once per request.
+		if op.DPoP && !op.NonceRetried && isNonceError(status, header, nil) && c.nonces.keep(c.mcp, header) {
+			op.NonceRetried = true
+			return true, nil
+		}
 		ch, _ := BearerChallengeFrom(header)
 		rediscovered := false
 		if op.SentToken != "" && !op.Refreshed && !op.Authorized {

@@ -81,7 +81,8 @@ func (c *Client) saveTokensWithPlan(ctx context.Context, info *serverInfo, ci *C
 	if err := c.saveTokens(ctx, t); err != nil {
 		return err
 	}
-	if !c.cfg.RefreshPlans || t.RefreshToken == "" {
+	if !c.cfg.RefreshPlans || t.RefreshToken == "" || t.TokenType == dpopTokenType {
+		// A DPoP-bound refresh needs a proof the plan cannot carry.
 		return c.records.remove(ctx, c.records.refreshPlanKey(c.mcpKey))
 	}
 	return c.records.save(ctx, c.records.refreshPlanKey(c.mcpKey), c.refreshPlan(info, ci, t))
@@ -105,7 +106,7 @@ func (c *Client) HandleRefreshAnswer(ctx context.Context, status int, header htt
 		return nil, err
 	}
 	r := &response{url: info.AuthServer.TokenEndpoint, status: status, header: header, body: body}
-	nt, err := c.tokensFromAnswer(r, info.AuthServer, ci, t.Resource, t.RequestedScope, t, refreshWhat)
+	nt, err := c.tokensFromAnswer(r, info.AuthServer, ci, t.Resource, t.RequestedScope, t, refreshWhat, false)
 	return c.keepRefreshed(ctx, info, ci, nt, err)
 }
 
@@ -120,6 +121,6 @@ func ReadRefreshAnswer(plan *RefreshPlan, prev *Tokens, status int, contentType 
 	}
 	r := &response{url: plan.URL, status: status, header: h, body: body}
 	as := &AuthServerMetadata{Issuer: plan.Issuer, TokenEndpoint: plan.URL}
-	t, _, err := readTokenAnswer(r, as, &ClientInfo{ClientID: plan.ClientID, Issuer: plan.Issuer}, prev.Resource, prev.RequestedScope, prev, refreshWhat, now)
+	t, _, err := readTokenAnswer(r, as, &ClientInfo{ClientID: plan.ClientID, Issuer: plan.Issuer}, prev.Resource, prev.RequestedScope, prev, refreshWhat, now, false)
 	return t, err
 }

@@ -41,7 +41,16 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		r.Body = body()
 		op.SentToken = ""
 		tok, err := t.c.AccessToken(ctx)
+		op.DPoP = false
 		switch {
+		case err == nil && tok.TokenType == dpopTokenType:
+			h, err := t.c.DPoPHeaders(ctx, r.Method, r.URL.String(), tok.AccessToken)
+			if err != nil {
+				return nil, err
+			}
+			r.Header.Set("Authorization", h.Get("Authorization"))
+			r.Header.Set("DPoP", h.Get("DPoP"))
+			op.SentToken, op.DPoP = tok.AccessToken, true
 		case err == nil:
 			r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 			op.SentToken = tok.AccessToken

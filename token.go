@@ -107,7 +107,7 @@ func authenticateTokenRequest(ci *ClientInfo, as *AuthServerMetadata, form url.V
 // validateTokenResponse checks a token endpoint answer (RFC 6749 §5.1):
 // HTTP 200, a JSON object without "error", an access_token, and
 // token_type Bearer. A refusal is mapped by tokenError.
-func validateTokenResponse(r *response, endpoint, what string) (*tokenResponse, error) {
+func validateTokenResponse(r *response, endpoint, what string, dpop bool) (*tokenResponse, error) {
 	if r.status != http.StatusOK {
 		return nil, tokenError(r, endpoint, what)
 	}
@@ -121,8 +121,11 @@ func validateTokenResponse(r *response, endpoint, what string) (*tokenResponse, 
 	if tr.AccessToken == "" {
 		return nil, newError(CodeTokenError, "the %s answer from %s has no access_token", what, endpoint)
 	}
-	if !strings.EqualFold(tr.TokenType, "bearer") {
-		return nil, newError(CodeTokenError, "the %s answer from %s has token_type %q; only Bearer tokens are supported", what, endpoint, tr.TokenType)
+	if !strings.EqualFold(tr.TokenType, "bearer") && !(dpop && strings.EqualFold(tr.TokenType, dpopTokenType)) {
+		if strings.EqualFold(tr.TokenType, dpopTokenType) {
+			return nil, newError(CodeTokenError, "the %s answer from %s has token_type DPoP, but the request carried no DPoP proof", what, endpoint)
+		}
+		return nil, newError(CodeTokenError, "the %s answer from %s has token_type %q; only Bearer and DPoP tokens are supported", what, endpoint, tr.TokenType)
 	}
 	return &tr, nil
 }

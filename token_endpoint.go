@@ -3,7 +3,9 @@ package mcpoauth
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -13,30 +15,55 @@ import (
 // tokenEndpointRequest POSTs form to the token endpoint with the client's
 // authentication (authenticateTokenRequest).
 func (c *Client) tokenEndpointRequest(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, what string) (*response, error) {
-	if _, err := parseSecureURL("token_endpoint", as.TokenEndpoint); err != nil {
+	return c.tokenRequest(ctx, as, ci, form, what, false)
+}
+
+// tokenRequest is tokenEndpointRequest, with a DPoP proof when dpop: a
+// 400 use_dpop_nonce with a new nonce is answered once more with it
+// (RFC 9449 §8).
+func (c *Client) tokenRequest(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, what string, dpop bool) (*response, error) {
+	u, err := parseSecureURL("token_endpoint", as.TokenEndpoint)
+	if err != nil {
 		return nil, err
 	}
 	header := authenticateTokenRequest(ci, as, form)
-	return c.http.postForm(ctx, as.TokenEndpoint, form.Encode(), header, what)
+	for attempt := 0; ; attempt++ {
+		h := header.Clone()
+		if dpop {
+			proof, err := c.dpopProof(ctx, http.MethodPost, u, "")
+			if err != nil {
+				return nil, err
+			}
+			h.Set("DPoP", proof)
+		}
+		r, err := c.http.postForm(ctx, as.TokenEndpoint, form.Encode(), h, what)
+		if err != nil || !dpop {
+			return r, err
+		}
+		if c.nonces.keep(u, r.header) && attempt == 0 && isNonceError(r.status, r.header, r.body) {
+			continue
+		}
+		return r, nil
+	}
 }
 
 // redeem sends a token request and validates the answer into Tokens.
 // requestedScope fills in "scope" when the server omits it (RFC 6749 §5.1:
 // then the granted scope is the requested one); prev supplies the refresh
 // token a refresh response may omit.
-func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, resource, requestedScope string, prev *Tokens, what string) (*Tokens, error) {
-	r, err := c.tokenEndpointRequest(ctx, as, ci, form, what)
+func (c *Client) redeem(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, form url.Values, resource, requestedScope string, prev *Tokens, what string, dpop bool) (*Tokens, error) {
+	r, err := c.tokenRequest(ctx, as, ci, form, what, dpop)
 	if err != nil {
 		return nil, err
 	}
-	return c.tokensFromAnswer(r, as, ci, resource, requestedScope, prev, what)
+	return c.tokensFromAnswer(r, as, ci, resource, requestedScope, prev, what, dpop)
 }
 
 // tokensFromAnswer validates a token endpoint answer into the Tokens to
 // store (the refresh answers the browser layer received itself come here
 // too: HandleRefreshAnswer).
-func (c *Client) tokensFromAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string) (*Tokens, error) {
-	t, warning, err := readTokenAnswer(r, as, ci, resource, requestedScope, prev, what, c.now())
+func (c *Client) tokensFromAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string, dpop bool) (*Tokens, error) {
+	t, warning, err := readTokenAnswer(r, as, ci, resource, requestedScope, prev, what, c.now(), dpop)
 	if warning != nil {
 		c.warn(warning)
 	}
@@ -45,14 +72,18 @@ func (c *Client) tokensFromAnswer(r *response, as *AuthServerMetadata, ci *Clien
 
 // readTokenAnswer is tokensFromAnswer at now, with the warning it has for
 // an expires_in it did not keep as sent.
-func readTokenAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string, now time.Time) (*Tokens, *Error, error) {
-	tr, err := validateTokenResponse(r, as.TokenEndpoint, what)
+func readTokenAnswer(r *response, as *AuthServerMetadata, ci *ClientInfo, resource, requestedScope string, prev *Tokens, what string, now time.Time, dpop bool) (*Tokens, *Error, error) {
+	tr, err := validateTokenResponse(r, as.TokenEndpoint, what, dpop)
 	if err != nil {
 		return nil, nil, err
 	}
+	tokenType := "Bearer"
+	if strings.EqualFold(tr.TokenType, dpopTokenType) {
+		tokenType = dpopTokenType
+	}
 	t := &Tokens{
 		AccessToken:    tr.AccessToken,
-		TokenType:      "Bearer",
+		TokenType:      tokenType,
 		RefreshToken:   tr.RefreshToken,
 		Scope:          requestedScope,
 		Issuer:         as.Issuer,
@@ -93,14 +124,14 @@ func (c *Client) exchangeCode(ctx context.Context, as *AuthServerMetadata, ci *C
 		"code_verifier": {p.CodeVerifier},
 		"resource":      {p.Resource},
 	}
-	return c.redeem(ctx, as, ci, form, p.Resource, p.Scope, nil, "token request")
+	return c.redeem(ctx, as, ci, form, p.Resource, p.Scope, nil, "token request", p.DPoP)
 }
 
 // refreshTokens uses the refresh token (RFC 6749 §6), sending the resource
 // again (RFC 8707 §2.2) so the new access token keeps its audience.
 func (c *Client) refreshTokens(ctx context.Context, as *AuthServerMetadata, ci *ClientInfo, t *Tokens) (*Tokens, error) {
 	c.progress(Progress{Step: StepRefresh, MCPURL: c.mcpKey, Issuer: as.Issuer})
-	return c.redeem(ctx, as, ci, refreshForm(t), t.Resource, t.RequestedScope, t, refreshWhat)
+	return c.redeem(ctx, as, ci, refreshForm(t), t.Resource, t.RequestedScope, t, refreshWhat, t.TokenType == dpopTokenType)
 }
 
 const refreshWhat = "refresh request"

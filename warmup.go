@@ -71,7 +71,7 @@ func (c *Client) warmUp() error {
 	}
 	setFormHeaders(header)
 	answer := []byte(`{"access_token":"warm-up","token_type":"Bearer","expires_in":3600,"refresh_token":"warm-up","scope":"mcp:tools offline_access"}`)
-	t, _, err := readTokenAnswer(&response{url: as.TokenEndpoint, status: http.StatusOK, header: jsonHeader, body: answer}, as, ci, p.Resource, p.Scope, nil, "token request", time.Now())
+	t, _, err := readTokenAnswer(&response{url: as.TokenEndpoint, status: http.StatusOK, header: jsonHeader, body: answer}, as, ci, p.Resource, p.Scope, nil, "token request", time.Now(), false)
 	if err != nil {
 		return err
 	}

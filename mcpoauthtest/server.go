@@ -97,6 +97,17 @@ type Options struct {
 	// instead of its own authorization server: the PRM names its issuer and
 	// only its tokens are accepted (an authorization server that moved).
 	AuthorizationServer *Server
+	// DPoP makes the server speak RFC 9449: both metadata documents list
+	// ES256 and the MCP endpoint also challenges with the DPoP scheme
+	// (DPoPASOnly: only the authorization server does), the token endpoint
+	// binds the tokens it issues to a valid proof's key (token_type DPoP),
+	// and the MCP endpoint wants a bound token with a proof by that key,
+	// never as Bearer. DPoPNonce requires a server nonce in every proof
+	// (400 use_dpop_nonce at the token endpoint, 401 DPoP
+	// error="use_dpop_nonce" at the MCP endpoint, with DPoP-Nonce).
+	DPoP       bool
+	DPoPASOnly bool
+	DPoPNonce  bool
 	// CORS lets pages on every origin call the server, as one meant for
 	// browser clients on other origins must: Access-Control-Allow-Origin *
 	// on every answer, WWW-Authenticate exposed, preflights answered. The
@@ -126,6 +137,7 @@ type Request struct {
 
 type grant struct {
 	clientID, redirectURI, challenge, resource, scope, requested string
+	jkt                                                          string // a refresh token bound to a DPoP key
 }
 
 type client struct {
@@ -136,6 +148,7 @@ type client struct {
 type token struct {
 	resource, scope, clientID string
 	expires                   time.Time
+	jkt                       string // bound to a DPoP key (RFC 9449 §6)
 }
 
 // Server is an authorization server and an MCP server in one httptest
@@ -152,6 +165,12 @@ type Server struct {
 	access   map[string]token
 	refresh  map[string]grant
 	seq      int
+	// DPoP: the proofs verified so far, the jti seen, the current nonce.
+	DPoPProofs      int
+	NonceChallenges int // 401 use_dpop_nonce answers of the MCP endpoint
+	jtis            map[string]bool
+	dpopNonce       string
+	rsNonce         string
 }
 
 // NewServer starts a test server; close it with Close.
@@ -329,6 +348,9 @@ func (s *Server) servePRM(w http.ResponseWriter) {
 	if len(s.Opts.PRMScopes) > 0 {
 		doc["scopes_supported"] = s.Opts.PRMScopes
 	}
+	if s.Opts.DPoP && !s.Opts.DPoPASOnly {
+		doc["dpop_signing_alg_values_supported"] = []string{"ES256"}
+	}
 	writeJSON(w, 200, doc)
 }
 
@@ -367,6 +389,9 @@ func (s *Server) serveMetadata(w http.ResponseWriter) {
 	}
 	if s.Opts.ASScopes != nil {
 		doc["scopes_supported"] = s.Opts.ASScopes
+	}
+	if s.Opts.DPoP {
+		doc["dpop_signing_alg_values_supported"] = []string{"ES256"}
 	}
 	writeJSON(w, 200, doc)
 }
@@ -502,6 +527,20 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		oauthErr(w, 401, "invalid_client", "client authentication failed")
 		return
 	}
+	var jkt string // the key the new tokens are bound to
+	if s.Opts.DPoP && r.Header.Get("DPoP") != "" {
+		p, problem, nonce := s.checkDPoP(r, s.Issuer()+"/token", "")
+		switch {
+		case nonce:
+			s.newNonce(w, false)
+			oauthErr(w, 400, "use_dpop_nonce", problem)
+			return
+		case p == nil:
+			oauthErr(w, 400, "invalid_dpop_proof", problem)
+			return
+		}
+		jkt = p.jkt
+	}
 	f := r.PostForm
 	var g grant
 	var prevRefresh string
@@ -538,6 +577,10 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 			oauthErr(w, 400, "invalid_grant", "unknown refresh token")
 			return
 		}
+		if g.jkt != "" && g.jkt != jkt {
+			oauthErr(w, 400, "invalid_grant", "the refresh token is bound to another DPoP key (or came without a proof)")
+			return
+		}
 		if f.Get("resource") != g.resource {
 			oauthErr(w, 400, "invalid_target", "resource differs from the grant")
 			return
@@ -552,8 +595,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	at := s.next("at")
-	s.access[at] = token{resource: g.resource, scope: g.scope, clientID: c.id, expires: time.Now().Add(ttl)}
+	s.access[at] = token{resource: g.resource, scope: g.scope, clientID: c.id, expires: time.Now().Add(ttl), jkt: jkt}
 	resp := map[string]any{"access_token": at, "token_type": "Bearer", "expires_in": int(ttl.Seconds())}
+	if jkt != "" {
+		resp["token_type"] = "DPoP"
+		g.jkt = jkt
+	}
 	if s.Opts.ExpiresInAsString {
 		resp["expires_in"] = strconv.Itoa(int(ttl.Seconds()))
 	}
@@ -587,6 +634,9 @@ func (s *Server) challenge(w http.ResponseWriter, status int, errCode, scope str
 	if len(parts) > 0 {
 		h += " " + strings.Join(parts, ", ")
 	}
+	if s.Opts.DPoP && !s.Opts.DPoPASOnly {
+		h += `, DPoP algs="ES256"`
+	}
 	w.Header().Set("WWW-Authenticate", h)
 	w.WriteHeader(status)
 }
@@ -601,13 +651,36 @@ func (s *Server) tokenIssuer() *Server {
 
 func (s *Server) serveMCP(w http.ResponseWriter, r *http.Request) {
 	auth := r.Header.Get("Authorization")
+	scheme, value, _ := strings.Cut(auth, " ")
 	is := s.tokenIssuer()
 	is.mu.Lock()
-	tok, ok := is.access[strings.TrimPrefix(auth, "Bearer ")]
+	tok, ok := is.access[value]
 	is.mu.Unlock()
-	if !strings.HasPrefix(auth, "Bearer ") || !ok || time.Now().After(tok.expires) || tok.resource != s.resource() {
+	if !ok || time.Now().After(tok.expires) || tok.resource != s.resource() {
 		s.challenge(w, http.StatusUnauthorized, "", s.Opts.ChallengeScope)
 		return
+	}
+	switch {
+	case tok.jkt == "" && scheme != "Bearer":
+		s.challenge(w, http.StatusUnauthorized, "invalid_token", s.Opts.ChallengeScope)
+		return
+	case tok.jkt != "":
+		// A bound token: the DPoP scheme and a proof by its key (RFC 9449 §7).
+		if scheme != "DPoP" {
+			s.challenge(w, http.StatusUnauthorized, "invalid_token", s.Opts.ChallengeScope)
+			return
+		}
+		p, _, nonce := s.checkDPoP(r, s.MCPURL(), value)
+		if nonce {
+			s.newNonce(w, true)
+			w.Header().Set("WWW-Authenticate", `DPoP error="use_dpop_nonce", algs="ES256"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if p == nil || p.jkt != tok.jkt {
+			s.challenge(w, http.StatusUnauthorized, "invalid_token", s.Opts.ChallengeScope)
+			return
+		}
 	}
 	if s.Opts.RequiredScope != "" && !slices.Contains(strings.Fields(tok.scope), s.Opts.RequiredScope) {
 		s.challenge(w, http.StatusForbidden, "insufficient_scope", s.Opts.RequiredScope)
