@@ -28,14 +28,7 @@ func sendWith(t *testing.T, s *mcpoauthtest.Server, h http.Header) int {
 	for k, v := range h {
 		req.Header[k] = v
 	}
-	send := testFetch
-	if send == nil {
-		send = http.DefaultTransport.RoundTrip
-	}
-	resp, err := send(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t, req)
 	resp.Body.Close()
 	return resp.StatusCode
 }

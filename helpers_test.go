@@ -22,6 +22,21 @@ const redirectURI = "http://127.0.0.1:9/callback"
 // the tests' servers.
 var testFetch mcpoauth.RoundTripFunc
 
+// send carries req the way the engine's requests go in this build (see
+// testFetch), for a test that plays another party.
+func send(t *testing.T, req *http.Request) *http.Response {
+	t.Helper()
+	do := testFetch
+	if do == nil {
+		do = http.DefaultTransport.RoundTrip
+	}
+	resp, err := do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 // countingUA wraps the headless user agent, counts authorizations, and lets
 // a test tamper with the callback URL.
 type countingUA struct {

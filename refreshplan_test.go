@@ -28,14 +28,7 @@ func sendPlan(t *testing.T, p *mcpoauth.RefreshPlan, refreshToken string) (int, 
 	for k, v := range p.Header {
 		req.Header.Set(k, v)
 	}
-	send := testFetch
-	if send == nil {
-		send = http.DefaultTransport.RoundTrip
-	}
-	resp, err := send(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t, req)
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, body
