@@ -247,7 +247,8 @@ func (d *diagnosis) run(ctx context.Context, c *Client) error {
 		d.add(DiagnoseStep{ID: "issuer", Title: stepTitles["issuer"], Status: DiagnosePass, URL: as.Issuer, Spec: specIssuer,
 			Detail: "the metadata's issuer is the authorization server it was fetched for"})
 	}
-	d.serverChecks(ctx, c, as, lastBody(asTraces))
+	mcpDPoP := (prm != nil && len(prm.DPoPSigningAlgValuesSupported) > 0) || (ch != nil && ch.DPoP)
+	d.serverChecks(ctx, c, as, mcpDPoP)
 	return nil
 }
 
@@ -291,7 +292,7 @@ func (d *diagnosis) resourceStep(c *Client, doc string) {
 }
 
 // serverChecks reports what the authorization server's metadata allows.
-func (d *diagnosis) serverChecks(ctx context.Context, c *Client, as *AuthServerMetadata, doc string) {
+func (d *diagnosis) serverChecks(ctx context.Context, c *Client, as *AuthServerMetadata, mcpDPoP bool) {
 	if err := as.requireS256(); err != nil {
 		d.add(DiagnoseStep{ID: "pkce", Title: stepTitles["pkce"], Status: DiagnoseFail, Detail: err.Error(), Spec: specPKCE})
 	} else {
@@ -340,17 +341,22 @@ func (d *diagnosis) serverChecks(ctx context.Context, c *Client, as *AuthServerM
 	}
 	d.add(auth)
 
-	var extra struct {
-		DPoPAlgs []string `json:"dpop_signing_alg_values_supported"`
+	// The rule useDPoP applies: the authorization server lists ES256 and
+	// the MCP server signals DPoP.
+	asDPoP := slices.Contains(as.DPoPSigningAlgValuesSupported, dpopAlg)
+	dp := DiagnoseStep{ID: "dpop", Title: stepTitles["dpop"], Status: DiagnoseSkip, Spec: specDPoP}
+	switch {
+	case asDPoP && mcpDPoP:
+		dp.Status, dp.Detail = DiagnosePass, "both servers accept DPoP (ES256): a client with a DPoP key gets tokens bound to it"
+	case asDPoP:
+		dp.Detail = "the authorization server lists dpop_signing_alg_values_supported (" + strings.Join(as.DPoPSigningAlgValuesSupported, ", ") +
+			"), but the MCP server does not signal DPoP (neither in its metadata nor with a DPoP challenge): tokens stay Bearer"
+	case mcpDPoP:
+		dp.Detail = "the MCP server signals DPoP, but the authorization server does not list ES256 in dpop_signing_alg_values_supported: tokens stay Bearer"
+	default:
+		dp.Detail = "neither server advertises DPoP: tokens are Bearer tokens"
 	}
-	_ = json.Unmarshal([]byte(doc), &extra)
-	if len(extra.DPoPAlgs) > 0 {
-		d.add(DiagnoseStep{ID: "dpop", Title: stepTitles["dpop"], Status: DiagnosePass, Spec: specDPoP,
-			Detail: "dpop_signing_alg_values_supported: " + strings.Join(extra.DPoPAlgs, ", ")})
-	} else {
-		d.add(DiagnoseStep{ID: "dpop", Title: stepTitles["dpop"], Status: DiagnoseSkip, Spec: specDPoP,
-			Detail: "the server does not advertise DPoP: tokens are Bearer tokens"})
-	}
+	d.add(dp)
 
 	var insecure []string
 	for _, e := range []struct{ name, u string }{{"issuer", as.Issuer}, {"authorization_endpoint", as.AuthorizationEndpoint}, {"token_endpoint", as.TokenEndpoint},

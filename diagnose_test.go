@@ -97,6 +97,8 @@ func TestDiagnoseFaults(t *testing.T) {
 		{"plain http on a public host", mcpoauthtest.Options{CORS: true}, "http://mcp.example.com/mcp", nil, "mcp_url", mcpoauth.DiagnoseFail, "http"},
 		{"no CORS on the registration endpoint", mcpoauthtest.Options{}, "", nil, "registration_preflight", mcpoauth.DiagnoseFail, "Access-Control-Allow-Origin"},
 		{"no challenge", mcpoauthtest.Options{CORS: true, ChallengeWithoutPRM: true}, "", nil, "challenge", mcpoauth.DiagnosePass, "well-known"},
+		{"DPoP on both sides", mcpoauthtest.Options{CORS: true, DPoP: true}, "", nil, "dpop", mcpoauth.DiagnosePass, "bound"},
+		{"DPoP at the authorization server only", mcpoauthtest.Options{CORS: true, DPoP: true, DPoPASOnly: true}, "", nil, "dpop", mcpoauth.DiagnoseSkip, "MCP server does not signal DPoP"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newServer(t, tc.opts)
