@@ -101,6 +101,11 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 	if err != nil {
 		return nil, err
 	}
+	if r, ok := c.cfg.DPoPKey.(DPoPKeyRotator); ok && dpop {
+		if err := r.NewKey(ctx); err != nil {
+			return nil, wrapError(CodeStorageError, err, "creating a DPoP key failed: %v", err)
+		}
+	}
 	if ch == nil && info.ChallengeScope != "" {
 		ch = &BearerChallenge{Scope: info.ChallengeScope}
 	}

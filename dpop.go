@@ -21,10 +21,18 @@ import (
 // DPoPSigner signs DPoP proofs with an ECDSA P-256 key (JWS alg ES256).
 type DPoPSigner interface {
 	// PublicJWK is the public key as a JWK: {"kty":"EC","crv":"P-256","x":…,"y":…}.
-	PublicJWK() map[string]string
+	PublicJWK(ctx context.Context) (map[string]string, error)
 	// Sign returns the ES256 signature of signingInput: r‖s, 64 bytes
 	// (RFC 7518 §3.4), as WebCrypto produces it.
 	Sign(ctx context.Context, signingInput []byte) ([]byte, error)
+}
+
+// DPoPKeyRotator is a DPoPSigner that can replace its key: each sign-in
+// that binds tokens starts with a new key, so a key lives exactly as long
+// as the tokens bound to it (the browser's does this; a native in-memory
+// key lives as long as its process).
+type DPoPKeyRotator interface {
+	NewKey(ctx context.Context) error
 }
 
 // The DPoP modes (Config.DPoP).
@@ -106,7 +114,11 @@ func (c *Client) dpopProof(ctx context.Context, method string, u *url.URL, acces
 	}
 	htu := *u
 	htu.RawQuery, htu.Fragment, htu.RawFragment = "", "", ""
-	header := map[string]any{"typ": "dpop+jwt", "alg": dpopAlg, "jwk": key.PublicJWK()}
+	jwk, err := key.PublicJWK(ctx)
+	if err != nil {
+		return "", wrapError(CodeStorageError, err, "reading the DPoP key failed: %v", err)
+	}
+	header := map[string]any{"typ": "dpop+jwt", "alg": dpopAlg, "jwk": jwk}
 	claims := map[string]any{"jti": randomToken(), "htm": method, "htu": htu.String(), "iat": c.now().Unix()}
 	if n := c.nonces.get(u); n != "" {
 		claims["nonce"] = n

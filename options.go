@@ -24,6 +24,7 @@ type Options struct {
 	RequireIssuerParameter   bool           `json:"requireIssuerParameter"`
 	AdditionalClientMetadata map[string]any `json:"additionalClientMetadata"`
 	StorageKeyPrefix         string         `json:"storageKeyPrefix"`
+	DPoP                     string         `json:"dpop"`
 }
 
 // DecodeOptions decodes options strictly: an unknown option, a mistyped
@@ -58,6 +59,7 @@ func (o Options) Config() Config {
 		ClientMetadataURL: o.ClientMetadataURL, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 		ClientIssuer: o.ClientIssuer, RequireIssuerParameter: o.RequireIssuerParameter,
 		AdditionalClientMetadata: o.AdditionalClientMetadata, StorageKeyPrefix: o.StorageKeyPrefix,
+		DPoP: o.DPoP,
 	}
 }
 

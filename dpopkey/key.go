@@ -27,13 +27,16 @@ func New() (*Key, error) {
 }
 
 // PublicJWK is the public key as a JWK (RFC 7518 §6.2.1).
-func (k *Key) PublicJWK() map[string]string {
-	pub, _ := k.k.PublicKey.Bytes() // 0x04 ‖ x ‖ y
+func (k *Key) PublicJWK(context.Context) (map[string]string, error) {
+	pub, err := k.k.PublicKey.Bytes() // 0x04 ‖ x ‖ y
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
 		"kty": "EC", "crv": "P-256",
 		"x": base64.RawURLEncoding.EncodeToString(pub[1:33]),
 		"y": base64.RawURLEncoding.EncodeToString(pub[33:65]),
-	}
+	}, nil
 }
 
 // Sign returns the ES256 signature of input: r ‖ s, 32 bytes each.

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 
 	"github.com/hack-pad/safejs"
@@ -150,4 +151,56 @@ func emit(host safejs.Value, typ string, detail any) {
 		return
 	}
 	_, _ = host.Call("emit", typ, string(b))
+}
+
+// jsDPoPSigner signs DPoP proofs with the page's key: a non-extractable
+// WebCrypto ECDSA P-256 key in IndexedDB (web/dpop.js), reached through the
+// host's dpopPublicKey() → JWK JSON, dpopSign(inputBase64url) → signature
+// base64url (r‖s) and dpopNewKey().
+type jsDPoPSigner struct{ host safejs.Value }
+
+func (s jsDPoPSigner) call(ctx context.Context, method string, args ...any) (string, error) {
+	v, err := s.host.Call(method, args...)
+	if err != nil {
+		return "", &mcpoauth.Error{Code: mcpoauth.CodeStorageError, Message: "the DPoP key: " + method + " threw: " + err.Error()}
+	}
+	r, err := await(ctx, v, mcpoauth.CodeStorageError)
+	if err != nil {
+		return "", err
+	}
+	if r.Type() != safejs.TypeString {
+		return "", nil
+	}
+	return r.String()
+}
+
+func (s jsDPoPSigner) PublicJWK(ctx context.Context) (map[string]string, error) {
+	raw, err := s.call(ctx, "dpopPublicKey")
+	if err != nil {
+		return nil, err
+	}
+	var jwk map[string]string
+	if err := json.Unmarshal([]byte(raw), &jwk); err != nil {
+		return nil, &mcpoauth.Error{Code: mcpoauth.CodeStorageError, Message: "the DPoP public key is not a JWK: " + err.Error()}
+	}
+	return jwk, nil
+}
+
+func (s jsDPoPSigner) Sign(ctx context.Context, input []byte) ([]byte, error) {
+	sig, err := s.call(ctx, "dpopSign", base64.RawURLEncoding.EncodeToString(input))
+	if err != nil {
+		return nil, err
+	}
+	return base64.RawURLEncoding.DecodeString(sig)
+}
+
+func (s jsDPoPSigner) NewKey(ctx context.Context) error {
+	_, err := s.call(ctx, "dpopNewKey")
+	return err
+}
+
+// hasFunc reports whether obj has a function property name.
+func hasFunc(obj safejs.Value, name string) bool {
+	f, err := obj.Get(name)
+	return err == nil && f.Type() == safejs.TypeFunction
 }

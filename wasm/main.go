@@ -237,6 +237,9 @@ func newClient(args []safejs.Value) any {
 		cfg.RefreshPlans = true // web/refresh.js refreshes without the engine
 		cfg.WarmUp = true       // compile the sign-in's code before the click
 		cfg.Locker = jsLocker{host}
+		if hasFunc(host, "dpopSign") {
+			cfg.DPoPKey = jsDPoPSigner{host}
+		}
 		cfg.OnProgress = func(p mcpoauth.Progress) { emit(host, "progress", p) }
 		cfg.OnTrace = func(t mcpoauth.Trace) { emit(host, "trace", t) }
 		cfg.OnTokenChange = func(t *mcpoauth.Tokens) { emit(host, "tokenchange", t) }
@@ -304,6 +307,8 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 		// window of a sign-in it starts to openAuthorizationUrl (a second
 		// round reuses it).
 		"handleResponse": func(ctx context.Context, args []safejs.Value) (any, error) {
+			// … dpop (the request carried a DPoP proof), dpopNonce (its
+			// answer's DPoP-Nonce header).
 			ctx = withAttempt(ctx, arg(args, 4))
 			status, err := arg(args, 0).Int()
 			if err != nil {
@@ -317,9 +322,13 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 				}
 			}
 			op.SentToken, _ = argString(args, 3, "sentToken")
+			op.DPoP, _ = arg(args, 5).Bool()
 			h := http.Header{}
 			if header != "" {
 				h.Set("WWW-Authenticate", header)
+			}
+			if nonce, _ := argString(args, 6, "dpopNonce"); nonce != "" {
+				h.Set("DPoP-Nonce", nonce)
 			}
 			retry, err := c.HandleResponse(ctx, status, h, &op)
 			if err != nil {
@@ -352,6 +361,21 @@ func clientObject(c *mcpoauth.Client) (safejs.Value, error) {
 				return nil, err
 			}
 			return jsonString(t)
+		},
+		// dpopHeaders(signal, method, url, accessToken) → {authorization, dpop}:
+		// what a request with a DPoP-bound token carries.
+		"dpopHeaders": func(ctx context.Context, args []safejs.Value) (any, error) {
+			method, _ := argString(args, 0, "method")
+			url, err := argString(args, 1, "url")
+			if err != nil {
+				return nil, err
+			}
+			token, _ := argString(args, 2, "accessToken")
+			h, err := c.DPoPHeaders(ctx, method, url, token)
+			if err != nil {
+				return nil, err
+			}
+			return jsonString(map[string]string{"authorization": h.Get("Authorization"), "dpop": h.Get("DPoP")})
 		},
 		"getTokens": func(ctx context.Context, args []safejs.Value) (any, error) {
 			t, err := c.Tokens(ctx)

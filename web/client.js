@@ -15,6 +15,7 @@ import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-
 import { TokenCache } from './records.js';
 import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
 import { TRACE_STEPS, traceOf } from './trace.js';
+import { dpopKeys } from './dpop.js';
 
 // Options that JavaScript handles. Every other option is the engine's: its
 // name and type come from the engine (CONTRACT.options), and it is passed
@@ -78,6 +79,7 @@ export class Client extends EventTarget {
   #agent; #storage; #prefix; #tokensKey; #resourceKey; #keys; #origin; #engineOptions; #lockTimeoutMs;
   #go = null;
   #goReady = null; // the engine's client, once it exists
+  #dpop = null; // this client's DPoP key (dpop.js), where WebCrypto and IndexedDB are
   #cache = new TokenCache();
 
   constructor(options) {
@@ -93,6 +95,7 @@ export class Client extends EventTarget {
     this.#tokensKey = storageKey(this.#prefix, 'tokens', this.mcpUrl);
     this.#resourceKey = storageKey(this.#prefix, 'resource', this.mcpUrl);
     this.#keys = { tokens: this.#tokensKey, resource: this.#resourceKey, plan: storageKey(this.#prefix, 'refreshPlan', this.mcpUrl) };
+    if (globalThis.indexedDB && globalThis.crypto?.subtle) this.#dpop = dpopKeys(`${this.#prefix}:${this.mcpUrl}`);
     if (mode === 'popup') this.#agent = popupAgent(popup, { onLate: (cb) => this.#completeLate(cb) });
     else if (mode === 'redirect') this.#agent = redirectAgent();
     else this.#agent = functionAgent(mode);
@@ -143,6 +146,11 @@ export class Client extends EventTarget {
         },
         withLock: (name, fn, signal) => withLock(name, fn, {
           webStorage: this.#storage.webStorage, watchedKey: this.#tokensKey, signal, timeoutMs: this.#lockTimeoutMs,
+        }),
+        ...(this.#dpop && {
+          dpopPublicKey: () => this.#dpop.publicJwk(),
+          dpopSign: (input) => this.#dpop.sign(input),
+          dpopNewKey: () => this.#dpop.renew(),
         }),
         emit: (type, json) => {
           const detail = JSON.parse(json);
@@ -237,15 +245,21 @@ export class Client extends EventTarget {
   }
 
   async getAccessToken({ signal } = {}) {
+    return (await this.#usableTokens(signal))[CONTRACT.tokenFields.accessToken];
+  }
+
+  // #usableTokens is the tokens record getAccessToken's token comes from:
+  // from storage while fresh, else refreshed (refresh.js, else the engine).
+  async #usableTokens(signal) {
     if (signal?.aborted) throw abortedError('getAccessToken');
     const s = this.#storage;
     const t = s.sync ? this.#usableNow()
       : this.#cache.usable(...(await Promise.all([s.getItem(this.#tokensKey), s.getItem(this.#resourceKey)])), Date.now() / 1000);
-    if (t) return this.#cache.accessToken(t);
+    if (t) return t;
     const work = (async () => {
       const refreshed = await this.#refreshWithoutEngine(signal);
-      if (refreshed) return this.#cache.accessToken(refreshed);
-      return JSON.parse(await goCall((await this.#engine()).accessToken(signal)))[CONTRACT.tokenFields.accessToken];
+      if (refreshed) return refreshed;
+      return JSON.parse(await goCall((await this.#engine()).accessToken(signal)));
     })();
     return abortable(work, signal, null, 'getAccessToken');
   }
@@ -297,22 +311,31 @@ export class Client extends EventTarget {
       ArrayBuffer.isView(body) || body instanceof Blob || body instanceof URLSearchParams || body instanceof FormData);
     if (!reusable && !request) request = new Request(url, init);
     const send = (headers) => (reusable ? fetch(url, { ...init, headers }) : fetch(new Request(request.clone(), { headers })));
+    const method = request ? request.method : (init?.method || 'GET').toUpperCase();
     let operation = ''; // the engine's, opaque here
     for (;;) {
-      let token = '';
+      let tokens = null;
       try {
-        token = await this.getAccessToken({ signal });
+        tokens = await this.#usableTokens(signal);
       } catch (e) {
         if (e.code !== 'auth_required') throw e;
       }
+      const token = tokens?.[CONTRACT.tokenFields.accessToken] || '';
+      // A DPoP-bound token goes with a proof (dpop.go), signed by this
+      // client's key (dpop.js).
+      const dpop = tokens?.[CONTRACT.tokenFields.tokenType] === 'DPoP';
       const headers = new Headers(reusable ? init?.headers : request.headers);
-      if (token) headers.set('Authorization', `Bearer ${token}`);
+      if (dpop) {
+        const h = JSON.parse(await abortable(goCall((await this.#engine()).dpopHeaders(signal, method, url, token)), signal));
+        headers.set('Authorization', h.authorization);
+        headers.set('DPoP', h.dpop);
+      } else if (token) headers.set('Authorization', `Bearer ${token}`);
       const started = performance.now();
       const resp = await send(headers);
       const challenge = resp.headers.get('WWW-Authenticate') || '';
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
-      this.#traceChallenge(resp, url, request ? request.method : (init?.method || 'GET').toUpperCase(), started);
-      const r = await this.#handOff(signal, resp.status, challenge, operation, token);
+      this.#traceChallenge(resp, url, method, started);
+      const r = await this.#handOff(signal, resp.status, challenge, operation, token, dpop, resp.headers.get('DPoP-Nonce') || '');
       if (!r.retry) return resp;
       operation = JSON.stringify(r.operation);
       if (resp.body) resp.body.cancel().catch(() => {});
@@ -322,11 +345,11 @@ export class Client extends EventTarget {
   // #handOff gives the engine a 401 or 403 (status, challenge) to a request
   // sent with token: it refreshes, signs in or steps up (a popup sign-in
   // opens its window here), and resolves with {retry, operation}.
-  async #handOff(signal, status, challenge, operation, token) {
+  async #handOff(signal, status, challenge, operation, token, dpop = false, dpopNonce = '') {
     const engine = await this.#engine();
     const attempt = { signal };
     try {
-      return JSON.parse(await abortable(goCall(engine.handleResponse(signal, status, challenge, operation, token, attempt)), signal));
+      return JSON.parse(await abortable(goCall(engine.handleResponse(signal, status, challenge, operation, token, attempt, dpop, dpopNonce)), signal));
     } finally {
       this.#agent.finish(attempt);
     }
@@ -383,6 +406,7 @@ export class Client extends EventTarget {
     const work = (async () => JSON.parse(await goCall((await this.#engine()).signOut(signal))))();
     const result = await abortable(work, signal, null, 'signOut');
     this.#cache.invalidate();
+    await this.#dpop?.remove().catch(() => {}); // the key dies with its tokens
     return result;
   }
 
@@ -390,5 +414,6 @@ export class Client extends EventTarget {
     if (signal?.aborted) throw abortedError('clear');
     await goCall((await this.#engine()).clear(signal));
     this.#cache.invalidate();
+    await this.#dpop?.remove().catch(() => {});
   }
 }

@@ -99,6 +99,7 @@ export const CONTRACT = {
     "clientMetadataUrl": "string",
     "clientName": "string",
     "clientSecret": "string",
+    "dpop": "string",
     "mcpUrl": "string",
     "redirectUri": "string",
     "requireIssuerParameter": "boolean",

@@ -112,6 +112,12 @@ export interface ClientOptions {
   popup?: { width?: number; height?: number; timeoutMs?: number };
   /** How long a refresh waits for the lock another tab or call holds before it fails with timeout. Default 30000. */
   lockTimeoutMs?: number;
+  /**
+   * DPoP (RFC 9449): bind the tokens to this client's key, a non-extractable WebCrypto key kept in IndexedDB, so that a token
+   * copied out of storage is worthless. 'auto' (default): when the authorization server lists ES256 and the MCP server signals
+   * DPoP; 'require': refuse to sign in otherwise; 'off': Bearer. With DPoP, use client.fetch (authProvider can only send Bearer).
+   */
+  dpop?: 'auto' | 'require' | 'off';
 }
 
 export interface AuthorizeOptions {

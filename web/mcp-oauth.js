@@ -18,6 +18,7 @@
 //   records.js            the engine's records as the fast path reads them
 //   refresh.js            a refresh without the engine, from its stored plan
 //   trace.js              the trace events the page emits itself
+//   dpop.js               the client's DPoP key (WebCrypto, IndexedDB)
 //   urls.js, errors.js    the canonical MCP URL; McpOAuthError
 //   contract.js           generated from the engine: every shared value
 
@@ -30,6 +31,7 @@ import './user-agents.js';
 import './records.js';
 import './refresh.js';
 import './trace.js';
+import './dpop.js';
 import './remote.js';
 import './wasm.js';
 import { CONTRACT } from './contract.js';

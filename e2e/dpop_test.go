@@ -1,0 +1,99 @@
+//go:build !js
+
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
+)
+
+// TestBrowserDPoP: in Chromium against a strict DPoP server (proofs
+// checked, nonces required by the authorization server and the MCP server
+// each): the sign-in binds the tokens to a non-extractable WebCrypto key
+// kept in IndexedDB; client.fetch sends proofs; a copied token is refused
+// as Bearer; after a reload the key is still there, and a refresh with an
+// expired token carries a proof too; clear() deletes the key.
+func TestBrowserDPoP(t *testing.T) {
+	p := openAppPage(t, mcpoauthtest.Options{DPoP: true, DPoPNonce: true}, nil)
+	const keyJS = `
+		const idb = () => new Promise((res, rej) => { const r = indexedDB.open('mcp-oauth-dpop', 1); r.onupgradeneeded = () => r.result.createObjectStore('keys'); r.onsuccess = () => res(r.result); r.onerror = () => rej(r.error); });
+		const storedPair = async (id) => { const db = await idb(); return new Promise((res) => { const q = db.transaction('keys').objectStore('keys').get(id); q.onsuccess = () => res(q.result); }); };
+		const ping = async (client) => { const r = await client.fetch(location.origin + '/mcp', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' }); return r.status; };`
+	type first struct {
+		TokenType, Exported string
+		Ping, Copied        int
+	}
+	got := eval[first](p, "signing in with DPoP", `(async () => {
+		`+moduleJS+keyJS+`
+		const client = api.createClient({ mcpUrl: location.origin + '/mcp', redirectUri: location.origin + '/callback.html', mode: `+followMode+` });
+		const out = {};
+		const tokens = await client.authorize();
+		out.TokenType = tokens.token_type;
+		out.Ping = await ping(client);
+		// The token copied out of storage, sent as Bearer.
+		out.Copied = (await fetch(location.origin + '/mcp', { method: 'POST', headers: { Authorization: 'Bearer ' + tokens.access_token }, body: '{}' })).status;
+		const pair = await storedPair('mcp-oauth:' + client.mcpUrl);
+		try { await crypto.subtle.exportKey('jwk', pair.privateKey); out.Exported = 'exported'; } catch (e) { out.Exported = e.name; }
+		return out;
+	})()`)
+	if got.TokenType != "DPoP" || got.Ping != 200 {
+		t.Fatalf("sign-in: token_type %q, ping HTTP %d", got.TokenType, got.Ping)
+	}
+	if got.Copied != 401 {
+		t.Errorf("the copied token as Bearer got HTTP %d, want 401", got.Copied)
+	}
+	if got.Exported != "InvalidAccessError" {
+		t.Errorf("exporting the stored private key: %s, want InvalidAccessError", got.Exported)
+	}
+	// The code exchange and the ping, each after one nonce round.
+	if p.srv.DPoPProofs != 2 || p.srv.NonceChallenges != 1 {
+		t.Errorf("%d proofs verified, %d nonce challenges from the MCP server; want 2 and 1", p.srv.DPoPProofs, p.srv.NonceChallenges)
+	}
+
+	// A reload: the key is still there; an expired token is refreshed with a proof.
+	if _, err := chromedp.Run(p.ctx, chromedp.Navigate(p.srv.URL+"/blank.html")); err != nil {
+		t.Fatal(err)
+	}
+	proofs := p.srv.DPoPProofs
+	type second struct {
+		Ping, AfterExpiry int
+		TokenType, Left   string
+	}
+	got2 := eval[second](p, "after a reload", `(async () => {
+		`+moduleJS+keyJS+`
+		const { CONTRACT } = await import('/contract.js');
+		const client = api.createClient({ mcpUrl: location.origin + '/mcp', redirectUri: location.origin + '/callback.html', mode: async () => { throw new Error('no new sign-in expected'); } });
+		const out = { Ping: await ping(client) };
+		const key = [CONTRACT.defaultStorageKeyPrefix, CONTRACT.storageKeyVersion, CONTRACT.storageKinds.tokens, client.mcpUrl].join(':');
+		const t = JSON.parse(localStorage.getItem(key));
+		t.issued_at = Math.floor(Date.now() / 1000) - 3700; t.expires_at = t.issued_at + 3600;
+		localStorage.setItem(key, JSON.stringify(t));
+		out.AfterExpiry = await ping(client);
+		out.TokenType = JSON.parse(localStorage.getItem(key)).token_type;
+		await client.clear();
+		out.Left = (await storedPair('mcp-oauth:' + client.mcpUrl)) ? 'key kept' : '';
+		return out;
+	})()`)
+	if got2.Ping != 200 || got2.AfterExpiry != 200 || got2.TokenType != "DPoP" {
+		t.Errorf("after a reload: ping %d, after expiry %d (%s)", got2.Ping, got2.AfterExpiry, got2.TokenType)
+	}
+	if p.srv.DPoPProofs < proofs+3 {
+		t.Errorf("%d proofs after the reload, want ≥ 3 (ping, refresh, ping)", p.srv.DPoPProofs-proofs)
+	}
+	if got2.Left != "" {
+		t.Errorf("clear() left the DPoP key in IndexedDB")
+	}
+	var refreshes int
+	for _, r := range p.srv.Requests() {
+		if r.Path == "/token" && r.Form.Get("grant_type") == "refresh_token" && !strings.HasPrefix(r.Form.Get("refresh_token"), "mcp-oauth-registration-check") {
+			refreshes++
+		}
+	}
+	// The reloaded page's engine has no nonce yet: one refusal, then the refresh.
+	if refreshes != 2 {
+		t.Errorf("%d refresh requests, want 2 (use_dpop_nonce, then with the nonce)", refreshes)
+	}
+}
