@@ -97,3 +97,87 @@ func TestBrowserDPoP(t *testing.T) {
 		t.Errorf("%d refresh requests, want 2 (use_dpop_nonce, then with the nonce)", refreshes)
 	}
 }
+
+// TestBrowserDPoPProofsAgree: the proof client.fetch signs in JavaScript
+// (dpop.js) and the engine's (dpop.go) carry the same header and claims
+// (jti and iat aside), strip the same query and fragment from htu, hash
+// the token the same way, and both verify with the client's public key.
+func TestBrowserDPoPProofsAgree(t *testing.T) {
+	p := openAppPage(t, mcpoauthtest.Options{}, nil)
+	type outcome struct{ Problems []string }
+	got := eval[outcome](p, "comparing DPoP proofs", `(async () => {
+		`+moduleJS+`
+		const { dpopKeys, dpopProof } = await import('/dpop.js');
+		const keys = dpopKeys('proofs-agree:' + Math.random());
+		const host = { storage: { getItem: async () => null, setItem: async () => {}, removeItem: async () => {} }, withLock: (n, fn) => fn(), emit() {}, openAuthorizationUrl() {},
+			dpopPublicKey: () => keys.publicJwk(), dpopSign: (b) => keys.sign(b), dpopNewKey: () => keys.renew() };
+		const engine = await (await (await import('/engine.js')).startEngine()).newClient(JSON.stringify({ mcpUrl: 'https://mcp.example/mcp', redirectUri: location.origin + '/callback.html' }), host, true);
+		const dec = (s) => JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0))));
+		const jwk = JSON.parse(await keys.publicJwk());
+		const pub = await crypto.subtle.importKey('jwk', { ...jwk, ext: true }, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
+		const verifies = async (proof) => {
+			const [h, c, s] = proof.split('.');
+			const sig = Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+			return crypto.subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, pub, sig, new TextEncoder().encode(h + '.' + c));
+		};
+		const problems = [];
+		const cases = [
+			{ method: 'POST', url: 'https://mcp.example/mcp', accessToken: 'tok-1' },
+			{ method: 'GET', url: 'https://mcp.example/mcp/a?x=1#frag', accessToken: 'tok-2' },
+			{ method: 'DELETE', url: 'https://mcp.example:8443/', accessToken: 'a<b>&c~!' },
+		];
+		for (const c of cases) {
+			const js = await dpopProof(keys, c);
+			const go = JSON.parse(await engine.dpopHeaders(undefined, c.method, c.url, c.accessToken)).dpop;
+			const [jh, jc] = js.split('.').slice(0, 2).map(dec);
+			const [gh, gc] = go.split('.').slice(0, 2).map(dec);
+			const canon = (v) => (v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v);
+			const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b)); // member order aside
+			if (!same(jh, gh)) problems.push(c.url + ': headers ' + JSON.stringify(jh) + ' vs ' + JSON.stringify(gh));
+			const strip = ({ jti, iat, ...rest }) => Object.fromEntries(Object.entries(rest).sort());
+			if (!same(strip(jc), strip(gc))) problems.push(c.url + ': claims ' + JSON.stringify(strip(jc)) + ' vs ' + JSON.stringify(strip(gc)));
+			if (Math.abs(jc.iat - gc.iat) > 5 || !jc.jti || !gc.jti || jc.jti === gc.jti) problems.push(c.url + ': iat or jti');
+			if (!(await verifies(js)) || !(await verifies(go))) problems.push(c.url + ': a signature does not verify');
+		}
+		const withNonce = dec((await dpopProof(keys, { method: 'POST', url: 'https://mcp.example/mcp', nonce: 'n-1', accessToken: 't' })).split('.')[1]);
+		if (withNonce.nonce !== 'n-1') problems.push('the nonce is not in the JS proof');
+		return { Problems: problems };
+	})()`)
+	if len(got.Problems) > 0 {
+		t.Errorf("the JS and engine proofs disagree: %q", got.Problems)
+	}
+}
+
+// TestBrowserDPoPWithoutEngine: after a reload, a request with a valid
+// DPoP-bound token is signed in JavaScript (dpop.js) and never starts the
+// engine (a server that asks for a nonce still gets its first 401 answered
+// by the engine, which owns that rule).
+func TestBrowserDPoPWithoutEngine(t *testing.T) {
+	p := openAppPage(t, mcpoauthtest.Options{DPoP: true}, nil)
+	signedIn := eval[string](p, "signing in with DPoP", `(async () => {
+		`+moduleJS+`
+		const client = api.createClient({ mcpUrl: location.origin + '/mcp', redirectUri: location.origin + '/callback.html', mode: `+followMode+` });
+		return (await client.authorize()).token_type;
+	})()`)
+	if signedIn != "DPoP" {
+		t.Fatalf("token_type %q", signedIn)
+	}
+	if _, err := chromedp.Run(p.ctx, chromedp.Navigate(p.srv.URL+"/blank.html")); err != nil {
+		t.Fatal(err)
+	}
+	proofs := p.srv.DPoPProofs
+	type outcome struct {
+		Status  int
+		Started bool
+	}
+	got := eval[outcome](p, "a request after a reload", `(async () => {
+		const { load } = await import('/mcp-oauth.js');
+		const api = await load({ wasmUrl: '/no-such.wasm' });
+		const client = api.createClient({ mcpUrl: location.origin + '/mcp', redirectUri: location.origin + '/callback.html', mode: async () => { throw new Error('no sign-in'); } });
+		const r = await client.fetch(location.origin + '/mcp', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
+		return { Status: r.status, Started: (await (await import('/engine.js')).engineStats()) !== null };
+	})()`)
+	if got.Status != 200 || got.Started || p.srv.DPoPProofs != proofs+1 {
+		t.Errorf("after a reload: HTTP %d, engine started %v, %d proofs verified; want 200, no engine (the wasm is unreachable), 1 proof", got.Status, got.Started, p.srv.DPoPProofs-proofs)
+	}
+}

@@ -15,7 +15,7 @@ import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-
 import { TokenCache } from './records.js';
 import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
 import { TRACE_STEPS, traceOf } from './trace.js';
-import { dpopKeys } from './dpop.js';
+import { dpopKeys, dpopProof } from './dpop.js';
 
 // Options that JavaScript handles. Every other option is the engine's: its
 // name and type come from the engine (CONTRACT.options), and it is passed
@@ -80,6 +80,7 @@ export class Client extends EventTarget {
   #go = null;
   #goReady = null; // the engine's client, once it exists
   #dpop = null; // this client's DPoP key (dpop.js), where WebCrypto and IndexedDB are
+  #dpopNonce = ''; // the MCP server's last DPoP-Nonce
   #cache = new TokenCache();
 
   constructor(options) {
@@ -321,17 +322,18 @@ export class Client extends EventTarget {
         if (e.code !== 'auth_required') throw e;
       }
       const token = tokens?.[CONTRACT.tokenFields.accessToken] || '';
-      // A DPoP-bound token goes with a proof (dpop.go), signed by this
-      // client's key (dpop.js).
-      const dpop = tokens?.[CONTRACT.tokenFields.tokenType] === 'DPoP';
+      // A DPoP-bound token goes with a proof, signed here by this client's
+      // key without the wasm (dpop.js), with the nonce the MCP server sent
+      // last.
+      const dpop = tokens?.[CONTRACT.tokenFields.tokenType] === 'DPoP' && this.#dpop !== null;
       const headers = new Headers(reusable ? init?.headers : request.headers);
       if (dpop) {
-        const h = JSON.parse(await abortable(goCall((await this.#engine()).dpopHeaders(signal, method, url, token)), signal));
-        headers.set('Authorization', h.authorization);
-        headers.set('DPoP', h.dpop);
+        headers.set('Authorization', `DPoP ${token}`);
+        headers.set('DPoP', await dpopProof(this.#dpop, { method, url, nonce: this.#dpopNonce, accessToken: token }));
       } else if (token) headers.set('Authorization', `Bearer ${token}`);
       const started = performance.now();
       const resp = await send(headers);
+      this.#dpopNonce = resp.headers.get('DPoP-Nonce') || this.#dpopNonce;
       const challenge = resp.headers.get('WWW-Authenticate') || '';
       if (resp.status !== 401 && !(resp.status === 403 && /insufficient_scope/i.test(challenge))) return resp;
       this.#traceChallenge(resp, url, method, started);

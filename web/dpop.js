@@ -37,6 +37,25 @@ async function tx(mode, fn) {
 const b64url = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 const fromB64url = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
 
+// dpopProof builds a DPoP proof (RFC 9449 §4.2) the way the engine does
+// (dpop.go, dpopProof): header typ dpop+jwt, alg ES256 and the public JWK;
+// claims jti (fresh), htm, htu (without query and fragment), iat, the
+// origin's nonce when there is one, and ath (the access token's SHA-256)
+// for a resource request. client.fetch signs with it, without the wasm;
+// e2e's TestBrowserDPoPProofsAgree compares it with the engine's.
+export async function dpopProof(keys, { method, url, nonce, accessToken }) {
+  const htu = new URL(url);
+  htu.search = '';
+  htu.hash = '';
+  const header = { typ: 'dpop+jwt', alg: 'ES256', jwk: JSON.parse(await keys.publicJwk()) };
+  const claims = { jti: b64url(crypto.getRandomValues(new Uint8Array(24))), htm: method, htu: htu.href, iat: Math.floor(Date.now() / 1000) };
+  if (nonce) claims.nonce = nonce;
+  if (accessToken) claims.ath = b64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken)));
+  const enc = (o) => b64url(new TextEncoder().encode(JSON.stringify(o)));
+  const input = `${enc(header)}.${enc(claims)}`;
+  return `${input}.${await keys.sign(b64url(new TextEncoder().encode(input)))}`;
+}
+
 // dpopKeys is the DPoP key of the client whose records are named id (its
 // storage prefix and MCP URL): the host functions the engine calls.
 export function dpopKeys(id) {
