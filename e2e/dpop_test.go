@@ -167,17 +167,26 @@ func TestBrowserDPoPWithoutEngine(t *testing.T) {
 	}
 	proofs := p.srv.DPoPProofs
 	type outcome struct {
-		Status  int
-		Started bool
+		Status, Manual, Other int
+		Scheme                string
+		Started               bool
 	}
 	got := eval[outcome](p, "a request after a reload", `(async () => {
 		const { load } = await import('/mcp-oauth.js');
 		const api = await load({ wasmUrl: '/no-such.wasm' });
 		const client = api.createClient({ mcpUrl: location.origin + '/mcp', redirectUri: location.origin + '/callback.html', mode: async () => { throw new Error('no sign-in'); } });
 		const r = await client.fetch(location.origin + '/mcp', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"ping"}' });
-		return { Status: r.status, Started: (await (await import('/engine.js')).engineStats()) !== null };
+		// A request built by hand with authorizationHeaders passes as well.
+		const h = await client.authorizationHeaders(location.origin + '/mcp', 'post');
+		const r2 = await fetch(location.origin + '/mcp', { method: 'POST', headers: { ...h, 'Content-Type': 'application/json' }, body: '{"jsonrpc":"2.0","id":2,"method":"ping"}' });
+		const other = await client.authorizationHeaders('https://elsewhere.example/mcp');
+		return { Status: r.status, Manual: r2.status, Other: Object.keys(other).length, Scheme: (h.Authorization || '').split(' ')[0],
+			Started: (await (await import('/engine.js')).engineStats()) !== null };
 	})()`)
-	if got.Status != 200 || got.Started || p.srv.DPoPProofs != proofs+1 {
-		t.Errorf("after a reload: HTTP %d, engine started %v, %d proofs verified; want 200, no engine (the wasm is unreachable), 1 proof", got.Status, got.Started, p.srv.DPoPProofs-proofs)
+	if got.Status != 200 || got.Started || p.srv.DPoPProofs != proofs+2 {
+		t.Errorf("after a reload: HTTP %d, engine started %v, %d proofs verified; want 200, no engine (the wasm is unreachable), 2 proofs", got.Status, got.Started, p.srv.DPoPProofs-proofs)
+	}
+	if got.Manual != 200 || got.Scheme != "DPoP" || got.Other != 0 {
+		t.Errorf("authorizationHeaders: a request built with them got HTTP %d (scheme %q); for another origin %d headers", got.Manual, got.Scheme, got.Other)
 	}
 }

@@ -344,6 +344,28 @@ export class Client extends EventTarget {
     }
   }
 
+  // authorizationHeaders is what client.fetch would add to a request of
+  // method to url: {Authorization: 'Bearer …'} or, for a DPoP-bound token,
+  // {Authorization: 'DPoP …', DPoP: proof}; {} for another origin's URL or
+  // without a token. For requests the caller builds itself (an SSE
+  // reconnect, a WebSocket).
+  async authorizationHeaders(url, method = 'GET', { signal } = {}) {
+    const target = new URL(String(url), globalThis.document?.baseURI ?? globalThis.location?.href);
+    if (target.origin !== this.#origin) return {};
+    let tokens;
+    try {
+      tokens = await this.#usableTokens(signal);
+    } catch (e) {
+      if (e.code === 'auth_required') return {};
+      throw e;
+    }
+    const token = tokens[CONTRACT.tokenFields.accessToken];
+    if (tokens[CONTRACT.tokenFields.tokenType] === 'DPoP' && this.#dpop) {
+      return { Authorization: `DPoP ${token}`, DPoP: await dpopProof(this.#dpop, { method: String(method).toUpperCase(), url: target.href, nonce: this.#dpopNonce, accessToken: token }) };
+    }
+    return { Authorization: `Bearer ${token}` };
+  }
+
   // #handOff gives the engine a 401 or 403 (status, challenge) to a request
   // sent with token: it refreshes, signs in or steps up (a popup sign-in
   // opens its window here), and resolves with {retry, operation}.

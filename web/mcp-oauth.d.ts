@@ -177,6 +177,12 @@ export interface McpOAuthClient extends EventTarget {
    * Read it once per transport.
    */
   readonly authProvider: McpOAuthAuthProvider;
+  /**
+   * What client.fetch would add to a request of method to url: { Authorization: 'Bearer …' }, or { Authorization: 'DPoP …', DPoP: proof }
+   * for a DPoP-bound token (a proof is for one request); {} for another origin's URL or when not signed in. For requests the caller
+   * builds itself (an SSE reconnect, a WebSocket).
+   */
+  authorizationHeaders(url: string | URL, method?: string, options?: { signal?: AbortSignal }): Promise<Record<string, string>>;
   /** A new authorization for the scopes held plus scope (what a 403 insufficient_scope named), as client.fetch does on such a 403. Call it from a click: it may open a popup. */
   stepUp(options: { scope: string; signal?: AbortSignal }): Promise<void>;
   addEventListener<K extends keyof McpOAuthEventMap>(type: K, listener: (e: McpOAuthEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
