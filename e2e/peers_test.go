@@ -21,6 +21,7 @@ import (
 	"time"
 
 	mcpoauth "github.com/mcp-oauth-wasm/mcp-oauth-wasm"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/dpopkey"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/internal/peers"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
 )
@@ -556,5 +557,57 @@ func TestPeersSignOut(t *testing.T) {
 	peersConnect(t, ctx, client, mcp.URL)
 	if n := ua.n.Load(); n != 2 {
 		t.Errorf("the authorization page was opened %d times, want 2 (sign-in, then again after sign-out)", n)
+	}
+}
+
+// e. DPoP against the real peers: oidc-provider binds the tokens to the
+// engine's key (its DPoP support is on by default), the TypeScript SDK MCP
+// server behind peers/mcpserver.mjs's DPoP front (jose checks each proof,
+// the introspected cnf.jkt must match) serves tools/list and a refresh,
+// and refuses the bound token sent as Bearer.
+func TestPeersDPoP(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	as := peersStartAuthServer(t, peers.AuthServerOptions{Interactions: "auto", AccessTokenTTL: 2 * time.Second})
+	mcp := peersStartMCPServer(t, as.URL, peers.MCPServerOptions{DPoP: true})
+	key, err := dpopkey.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newPeersClient(t, mcpoauth.Config{MCPURL: mcp.URL, DPoP: mcpoauth.DPoPRequire, DPoPKey: key})
+	s := peersConnect(t, ctx, client, mcp.URL)
+	tok, err := client.Tokens(ctx)
+	if err != nil || tok == nil || tok.TokenType != "DPoP" {
+		t.Fatalf("tokens %+v, %v; want DPoP-bound tokens", tok, err)
+	}
+	// The copied token, as Bearer.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, mcp.URL, strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("the DPoP-bound token sent as Bearer got HTTP %d, want 401", resp.StatusCode)
+	}
+	// After the access token expires: a refresh with a proof, then tools/list.
+	time.Sleep(3 * time.Second)
+	if _, err := s.ListTools(ctx); err != nil {
+		t.Fatalf("tools/list after the access token expired: %v", err)
+	}
+	after, _ := client.Tokens(ctx)
+	if after.AccessToken == tok.AccessToken || after.TokenType != "DPoP" {
+		t.Errorf("after expiry: %s token, changed %v; want a refreshed DPoP token", after.TokenType, after.AccessToken != tok.AccessToken)
+	}
+	// The server logs a line after its answer: wait for it.
+	deadline := time.Now().Add(3 * time.Second)
+	for len(mcp.LogsMatching("rpc=tools/list", "-> 200")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if l := mcp.LogsMatching("rpc=tools/list", "-> 200"); len(l) != 2 {
+		t.Errorf("MCP log: want two tools/list answered 200, got %q", l)
 	}
 }

@@ -45,7 +45,7 @@
 // Stdout: one line per request (never token values) and exactly one JSON line when
 // ready: {"ready":true,"url":"http://127.0.0.1:PORT/mcp"}
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 
@@ -72,6 +72,7 @@ const { values: argv } = parseArgs({
     'introspection-client-id': { type: 'string' },
     'introspection-client-secret': { type: 'string' },
     'mirror-as-metadata': { type: 'boolean' },
+    dpop: { type: 'boolean' },
   },
   strict: true,
 });
@@ -83,6 +84,11 @@ const VERIFY = opt('verify', 'MCP_VERIFY', 'auto');
 const RS_CLIENT_ID = opt('introspection-client-id', 'MCP_INTROSPECTION_CLIENT_ID', 'mcp-resource-server');
 const RS_CLIENT_SECRET = opt('introspection-client-secret', 'MCP_INTROSPECTION_CLIENT_SECRET', 'mcp-resource-server-secret');
 const MIRROR_AS_METADATA = argv['mirror-as-metadata'] ?? ['1', 'true'].includes(process.env.MCP_MIRROR_AS_METADATA ?? '');
+// --dpop: accept DPoP-bound tokens (RFC 9449) in front of the SDK's Bearer
+// middleware, which knows only Bearer: the PRM lists ES256, a DPoP token
+// needs a proof by the key it is bound to (jose checks the proof), and a
+// DPoP-bound token sent as Bearer is refused.
+const DPOP = argv.dpop ?? ['1', 'true'].includes(process.env.MCP_DPOP ?? '');
 
 function fail(msg) {
   console.error(`mcpserver: ${msg}`);
@@ -155,7 +161,10 @@ async function verifyByIntrospection(token) {
     throw new ServerError(`introspection failed: ${err.message}`);
   }
   if (!data.active) throw new InvalidTokenError('Token is not active');
-  if (data.token_type !== 'Bearer') throw new InvalidTokenError('Not a Bearer access token');
+  const bound = data.cnf?.jkt;
+  if (bound ? dpopVerified.get(token) !== bound : data.token_type !== 'Bearer') {
+    throw new InvalidTokenError(bound ? 'DPoP-bound token without a proof by its key' : 'Not a Bearer access token');
+  }
   if (data.iss && data.iss !== asMetadata.issuer) throw new InvalidTokenError('Token issuer mismatch');
   if (!audienceMatches(data.aud)) throw new InvalidTokenError('Token audience is not this resource');
   return {
@@ -196,6 +205,38 @@ const verifier = {
     return verifyByIntrospection(token);
   },
 };
+
+// dpopVerified maps a token to the thumbprint of the key whose proof came
+// with it, for the request being handled (the verifier checks cnf.jkt).
+const dpopVerified = new Map();
+const seenJti = new Set();
+
+async function dpopFront(req, res, next) {
+  const auth = req.headers.authorization || '';
+  if (!DPOP || !/^DPoP /i.test(auth)) return next();
+  const token = auth.slice(5).trim();
+  const refuse = (why) => {
+    res.set('WWW-Authenticate', `DPoP error="invalid_token", error_description="${why}", algs="ES256"`);
+    res.status(401).json({ error: 'invalid_token', error_description: why });
+  };
+  try {
+    const { payload, protectedHeader } = await jose.jwtVerify(String(req.headers.dpop || ''), jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], maxTokenAge: '60s', clockTolerance: 5 });
+    const htu = new URL(req.originalUrl, MCP_URL);
+    htu.search = '';
+    const ath = jose.base64url.encode(createHash('sha256').update(token).digest());
+    if (payload.htm !== req.method) return refuse('htm');
+    if (payload.htu !== htu.href) return refuse('htu');
+    if (payload.ath !== ath) return refuse('ath');
+    if (!payload.jti || seenJti.has(payload.jti)) return refuse('jti');
+    seenJti.add(payload.jti);
+    dpopVerified.set(token, await jose.calculateJwkThumbprint(protectedHeader.jwk));
+  } catch (err) {
+    return refuse(`proof rejected: ${err.code ?? err.message}`);
+  }
+  res.on('finish', () => dpopVerified.delete(token));
+  req.headers.authorization = `Bearer ${token}`; // for the SDK's middleware, after the checks above
+  return next();
+}
 
 const bearerAuth = requireBearerAuth({
   verifier,
@@ -285,8 +326,8 @@ app.use((req, res, next) => {
 app.use(cors({
   origin: '*',
   methods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-  allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID', 'Accept'],
-  exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id', 'Mcp-Protocol-Version'],
+  allowedHeaders: ['Authorization', 'Content-Type', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'Last-Event-ID', 'Accept', 'DPoP'],
+  exposedHeaders: ['WWW-Authenticate', 'Mcp-Session-Id', 'Mcp-Protocol-Version', 'DPoP-Nonce'],
   maxAge: 600,
 }));
 app.use(localhostHostValidation()); // DNS-rebinding protection (Host must be loopback)
@@ -298,6 +339,7 @@ const prm = {
   scopes_supported: [TOOLS_SCOPE],
   resource_name: 'mcp-oauth-wasm test MCP server',
   bearer_methods_supported: ['header'],
+  ...(DPOP && { dpop_signing_alg_values_supported: ['ES256'] }),
 };
 if (MIRROR_AS_METADATA) {
   app.use(mcpAuthMetadataRouter({
@@ -310,7 +352,7 @@ if (MIRROR_AS_METADATA) {
   app.use(new URL(PRM_URL).pathname, metadataHandler(prm));
 }
 
-app.post('/mcp', bearerAuth, requireAdminForAdminTool, async (req, res) => {
+app.post('/mcp', dpopFront, bearerAuth, requireAdminForAdminTool, async (req, res) => {
   const sessionId = req.headers['mcp-session-id'];
   try {
     if (sessionId) {
@@ -356,8 +398,8 @@ async function sessionRequest(req, res) {
   }
   await transport.handleRequest(req, res);
 }
-app.get('/mcp', bearerAuth, sessionRequest);
-app.delete('/mcp', bearerAuth, sessionRequest);
+app.get('/mcp', dpopFront, bearerAuth, sessionRequest);
+app.delete('/mcp', dpopFront, bearerAuth, sessionRequest);
 
 // ------------------------------------------------------------ lifecycle ----
 const shutdown = async () => {

@@ -175,6 +175,9 @@ type MCPServerOptions struct {
 	IntrospectionClientSecret string
 	// MirrorASMetadata also serves the AS metadata at the MCP origin.
 	MirrorASMetadata bool
+	// DPoP accepts DPoP-bound tokens with their proofs (RFC 9449) and
+	// lists ES256 in the PRM; a bound token sent as Bearer is refused.
+	DPoP bool
 
 	Common
 }
@@ -250,6 +253,9 @@ func StartMCPServer(ctx context.Context, issuer string, opts MCPServerOptions) (
 	}
 	if opts.MirrorASMetadata {
 		args = append(args, "--mirror-as-metadata")
+	}
+	if opts.DPoP {
+		args = append(args, "--dpop")
 	}
 	return startNode(ctx, "mcpserver", "url", args, opts.Common)
 }
