@@ -568,7 +568,9 @@ func TestPeersSignOut(t *testing.T) {
 func TestPeersDPoP(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	as := peersStartAuthServer(t, peers.AuthServerOptions{Interactions: "auto", AccessTokenTTL: 2 * time.Second})
+	// Nonces required: the first proof of each token request is answered
+	// use_dpop_nonce.
+	as := peersStartAuthServer(t, peers.AuthServerOptions{Interactions: "auto", AccessTokenTTL: 2 * time.Second, DPoPNonce: true})
 	mcp := peersStartMCPServer(t, as.URL, peers.MCPServerOptions{DPoP: true})
 	key, err := dpopkey.New()
 	if err != nil {
@@ -609,5 +611,8 @@ func TestPeersDPoP(t *testing.T) {
 	}
 	if l := mcp.LogsMatching("rpc=tools/list", "-> 200"); len(l) != 2 {
 		t.Errorf("MCP log: want two tools/list answered 200, got %q", l)
+	}
+	if l := as.LogsMatching("POST /token", "-> 400"); len(l) == 0 {
+		t.Errorf("AS log: no token request was answered use_dpop_nonce (HTTP 400); the nonce path went untested")
 	}
 }

@@ -70,6 +70,7 @@ const { values: argv } = parseArgs({
     'deny-scopes': { type: 'string' },
     'introspection-client-id': { type: 'string' },
     'introspection-client-secret': { type: 'string' },
+    'dpop-nonce': { type: 'boolean' },
   },
   strict: true,
 });
@@ -88,6 +89,9 @@ const RESOURCE_SCOPES = splitList(opt('resource-scopes', 'AS_RESOURCE_SCOPES', '
 const DENY_SCOPES = new Set(splitList(opt('deny-scopes', 'AS_DENY_SCOPES', '')));
 const RS_CLIENT_ID = opt('introspection-client-id', 'AS_INTROSPECTION_CLIENT_ID', 'mcp-resource-server');
 const RS_CLIENT_SECRET = opt('introspection-client-secret', 'AS_INTROSPECTION_CLIENT_SECRET', 'mcp-resource-server-secret');
+// --dpop-nonce: every DPoP proof at the token endpoint must carry a nonce
+// this server issued (RFC 9449 §8; oidc-provider's DPoP is on by default).
+const DPOP_NONCE = argv['dpop-nonce'] ?? ['1', 'true'].includes(process.env.AS_DPOP_NONCE ?? '');
 
 function fail(msg) {
   console.error(`authserver: ${msg}`);
@@ -201,6 +205,7 @@ const configuration = {
       ),
     },
     revocation: { enabled: true },
+    dPoP: DPOP_NONCE ? { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true } : { enabled: true },
     resourceIndicators: {
       enabled: true,
       // No resource requested -> none (token is then only good for /me).

@@ -156,6 +156,9 @@ type AuthServerOptions struct {
 	ResourceScopes []string
 	// DenyScopes are never granted by auto interactions.
 	DenyScopes []string
+	// DPoPNonce requires a server nonce in every DPoP proof at the token
+	// endpoint (oidc-provider's DPoP is on in any case).
+	DPoPNonce bool
 	// IntrospectionClientID / IntrospectionClientSecret: the pre-registered
 	// client the MCP server introspects with.
 	IntrospectionClientID     string
@@ -223,6 +226,9 @@ func StartAuthServer(ctx context.Context, opts AuthServerOptions) (*Process, err
 	}
 	if len(opts.DenyScopes) > 0 {
 		args = append(args, "--deny-scopes="+strings.Join(opts.DenyScopes, " "))
+	}
+	if opts.DPoPNonce {
+		args = append(args, "--dpop-nonce")
 	}
 	if opts.IntrospectionClientID != "" {
 		args = append(args, "--introspection-client-id="+opts.IntrospectionClientID)
