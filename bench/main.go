@@ -279,6 +279,8 @@ type warmResult struct {
 
 type hotResult struct {
 	GetTokenUs        float64   `json:"getTokenUs"`
+	DPoPProofJsMs     float64   `json:"dpopProofJsMs"`
+	DPoPProofEngineMs float64   `json:"dpopProofEngineMs"`
 	GetTokenBatchesUs []float64 `json:"getTokenBatchesUs"`
 	FetchOverheadMs   float64   `json:"fetchOverheadMs"`
 	PlainFetchMs      float64   `json:"plainFetchMs"`

@@ -198,6 +198,9 @@ func buildReport(e *env, assets map[string]*asset, results map[string][]*runResu
 	m.Budget, m.Met = "≤ 0.1 ms", ptr(m.Ours.Median <= 0.1)
 	m.Note = fmt.Sprintf("%d pings each way per run, timed in runs of 5, median of the paired differences; SDKs: the transport's path (tokens() + Bearer + fetch)", e.cfg.pairs)
 	row("plain_fetch_ms", "   … plain fetch of the same ping", "ms", 2, func(r *runResult) float64 { return r.Hot.PlainFetchMs })
+	oursOnly("dpop_proof_js_ms", "6. hot: one DPoP proof, signed in JavaScript (client.fetch)", "ms", 3, func(r *runResult) float64 { return r.Hot.DPoPProofJsMs }).Note =
+		"dpop.js's dpopProof with a WebCrypto P-256 key, 200 timed after 10; the bench's servers speak Bearer, so this is the proof alone"
+	oursOnly("dpop_proof_engine_ms", "   … through the engine (a call into its Worker, signed by the page's key)", "ms", 3, func(r *runResult) float64 { return r.Hot.DPoPProofEngineMs })
 
 	fixed := func(key, label string, f func(fileSizes) int) *metric {
 		m := &metric{Key: key, Label: label, Unit: "kB", digits: 1,

@@ -96,7 +96,31 @@ try {
 
   bench.expiredWarm = () => expiredWarm({ expireToken: bench.expireToken, fetchFn: client.fetch, url: mcpUrl, session: bench.session });
 
-  bench.hot = (opts) => hotPath({ getToken: () => client.getAccessToken(), wrappedFetch: client.fetch, mcpUrl, ...opts });
+  bench.hot = async (opts) => ({ ...(await hotPath({ getToken: () => client.getAccessToken(), wrappedFetch: client.fetch, mcpUrl, ...opts })), ...(await dpopCost()) });
+
+  // dpopCost: the cost of one DPoP proof (RFC 9449) signed in JavaScript
+  // (dpop.js, what client.fetch does) and through the engine (its
+  // dpopHeaders: a call into the Worker, which asks the page's key to
+  // sign), with a throwaway key. The bench's servers speak Bearer, so
+  // these are the proofs alone.
+  async function dpopCost() {
+    const { dpopKeys, dpopProof } = await import('../dpop.js');
+    const keys = dpopKeys(`bench-dpop:${Math.random()}`);
+    await keys.renew();
+    const args = { method: 'POST', url: mcpUrl, accessToken: 'a'.repeat(43) };
+    const time = async (fn, n) => { for (let i = 0; i < 10; i++) await fn(); const t0 = performance.now(); for (let i = 0; i < n; i++) await fn(); return (performance.now() - t0) / n; };
+    const jsMs = await time(() => dpopProof(keys, args), 200);
+    const { startEngine } = await import('../engine.js');
+    const api = await startEngine();
+    const host = {
+      storage: { getItem: () => null, setItem() {}, removeItem() {} }, withLock: (_n, fn) => fn(), emit() {}, openAuthorizationUrl() {},
+      dpopPublicKey: () => keys.publicJwk(), dpopSign: (b) => keys.sign(b), dpopNewKey: () => keys.renew(),
+    };
+    const engine = await api.newClient(JSON.stringify({ mcpUrl, redirectUri: new URL('../callback.html', location.href).href }), host, true);
+    const engineMs = await time(() => engine.dpopHeaders(undefined, args.method, args.url, args.accessToken), 100);
+    await keys.remove();
+    return { dpopProofJsMs: jsMs, dpopProofEngineMs: engineMs };
+  }
 
   if (bench.mode === 'returning') {
     const { tools } = await connectAndListTools(client.fetch, mcpUrl, bench.marks);
