@@ -25,17 +25,25 @@ type dpopProof struct {
 	jkt string // RFC 7638 thumbprint of its key
 }
 
-// checkDPoP verifies the proof in r's DPoP header for method and htu
-// (and accessToken's hash when given). It returns a problem for the error
-// description, and nonceNeeded when only the nonce was missing or stale.
-func (s *Server) checkDPoP(r *http.Request, htu, accessToken string) (p *dpopProof, problem string, nonceNeeded bool) {
-	raw := r.Header.Get("DPoP")
-	if raw == "" {
-		return nil, "no DPoP proof", false
-	}
+// DPoPProof is what VerifyDPoPProof read from a valid proof.
+type DPoPProof struct {
+	JKT   string // RFC 7638 thumbprint of its key
+	JTI   string
+	Nonce string
+}
+
+// VerifyDPoPProof checks a DPoP proof (RFC 9449 §4.3) for a request of
+// method to htu, and for a resource request the hash of accessToken (ath):
+// the ES256 signature by the key in its header, typ, htm, htu, an iat
+// within a minute, a jti. Replay (the jti) and nonces are the caller's.
+// peers/gomcp uses it too.
+func VerifyDPoPProof(raw, method, htu, accessToken string) (*DPoPProof, error) {
 	parts := strings.Split(raw, ".")
+	if raw == "" {
+		return nil, errors.New("no DPoP proof")
+	}
 	if len(parts) != 3 {
-		return nil, "the DPoP proof is not a compact JWS", false
+		return nil, errors.New("the DPoP proof is not a compact JWS")
 	}
 	var header struct {
 		Typ string            `json:"typ"`
@@ -51,33 +59,45 @@ func (s *Server) checkDPoP(r *http.Request, htu, accessToken string) (p *dpopPro
 		ATH   string `json:"ath"`
 	}
 	if err := decodeSegment(parts[0], &header); err != nil {
-		return nil, "the DPoP proof's header: " + err.Error(), false
+		return nil, fmt.Errorf("the DPoP proof's header: %v", err)
 	}
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return nil, "the DPoP proof's claims: " + err.Error(), false
+		return nil, fmt.Errorf("the DPoP proof's claims: %v", err)
 	}
 	if header.Typ != "dpop+jwt" || header.Alg != "ES256" || header.JWK["kty"] != "EC" || header.JWK["crv"] != "P-256" || header.JWK["d"] != "" {
-		return nil, fmt.Sprintf("the DPoP proof's header must be typ dpop+jwt, alg ES256, a public EC P-256 jwk (got %s %s)", header.Typ, header.Alg), false
+		return nil, fmt.Errorf("the DPoP proof's header must be typ dpop+jwt, alg ES256, a public EC P-256 jwk (got %s %s)", header.Typ, header.Alg)
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil || len(sig) != 64 || !verifyES256(header.JWK, []byte(parts[0]+"."+parts[1]), sig) {
-		return nil, "the DPoP proof's signature does not verify", false
+		return nil, errors.New("the DPoP proof's signature does not verify")
 	}
 	switch {
-	case claims.HTM != r.Method:
-		return nil, fmt.Sprintf("htm %q is not %s", claims.HTM, r.Method), false
+	case claims.HTM != method:
+		return nil, fmt.Errorf("htm %q is not %s", claims.HTM, method)
 	case claims.HTU != htu:
-		return nil, fmt.Sprintf("htu %q is not %s", claims.HTU, htu), false
+		return nil, fmt.Errorf("htu %q is not %s", claims.HTU, htu)
 	case claims.IAT < time.Now().Add(-time.Minute).Unix() || claims.IAT > time.Now().Add(time.Minute).Unix():
-		return nil, "iat is not within a minute of now", false
+		return nil, errors.New("iat is not within a minute of now")
 	case claims.JTI == "":
-		return nil, "no jti", false
+		return nil, errors.New("no jti")
 	}
 	if accessToken != "" {
 		sum := sha256.Sum256([]byte(accessToken))
 		if claims.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
-			return nil, "ath is not the access token's hash", false
+			return nil, errors.New("ath is not the access token's hash")
 		}
+	}
+	return &DPoPProof{JKT: thumbprint(header.JWK), JTI: claims.JTI, Nonce: claims.Nonce}, nil
+}
+
+// checkDPoP verifies the proof in r's DPoP header for htu (and
+// accessToken's hash when given), then the nonce and the jti's novelty. It
+// returns a problem for the error description, and nonceNeeded when only
+// the nonce was missing or stale.
+func (s *Server) checkDPoP(r *http.Request, htu, accessToken string) (p *dpopProof, problem string, nonceNeeded bool) {
+	proof, err := VerifyDPoPProof(r.Header.Get("DPoP"), r.Method, htu, accessToken)
+	if err != nil {
+		return nil, err.Error(), false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -85,18 +105,18 @@ func (s *Server) checkDPoP(r *http.Request, htu, accessToken string) (p *dpopPro
 	if accessToken != "" {
 		want = s.rsNonce // the MCP server keeps nonces of its own (RFC 9449 §9)
 	}
-	if s.Opts.DPoPNonce && (claims.Nonce == "" || claims.Nonce != want) {
+	if s.Opts.DPoPNonce && (proof.Nonce == "" || proof.Nonce != want) {
 		return nil, "a fresh nonce is required", true
 	}
 	if s.jtis == nil {
 		s.jtis = map[string]bool{}
 	}
-	if s.jtis[claims.JTI] {
-		return nil, "jti " + claims.JTI + " was used before", false
+	if s.jtis[proof.JTI] {
+		return nil, "jti " + proof.JTI + " was used before", false
 	}
-	s.jtis[claims.JTI] = true
+	s.jtis[proof.JTI] = true
 	s.DPoPProofs++
-	return &dpopProof{jkt: thumbprint(header.JWK)}, "", false
+	return &dpopProof{jkt: proof.JKT}, "", false
 }
 
 // newNonce starts a new DPoP nonce (the MCP endpoint's when resource) and

@@ -275,6 +275,8 @@ type GoMCPServerOptions struct {
 	IntrospectionClientSecret string
 
 	Common
+	// DPoP accepts DPoP-bound tokens with their proofs (--dpop).
+	DPoP bool
 }
 
 // GoMCPBinaryEnv, when set, names a prebuilt peers/gomcp binary that
@@ -360,6 +362,9 @@ func StartGoMCPServer(ctx context.Context, issuer string, opts GoMCPServerOption
 	}
 	if opts.IntrospectionClientSecret != "" {
 		args = append(args, "--introspection-client-secret="+opts.IntrospectionClientSecret)
+	}
+	if opts.DPoP {
+		args = append(args, "--dpop")
 	}
 	return start(ctx, "gomcp", "url", bin, dir, args, opts.Common)
 }

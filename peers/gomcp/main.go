@@ -69,6 +69,8 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
 )
 
 const (
@@ -90,6 +92,7 @@ func main() {
 	issuer := flag.String("issuer", env("MCP_ISSUER", ""), "the authorization server's issuer (required)")
 	clientID := flag.String("introspection-client-id", env("MCP_INTROSPECTION_CLIENT_ID", "mcp-resource-server"), "client id for token introspection")
 	clientSecret := flag.String("introspection-client-secret", env("MCP_INTROSPECTION_CLIENT_SECRET", "mcp-resource-server-secret"), "client secret for token introspection")
+	flag.BoolVar(&dpopOn, "dpop", env("MCP_DPOP", "") == "1", "accept DPoP-bound tokens with their proofs (RFC 9449) before the SDK's Bearer middleware")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: gomcp --issuer=URL [flags]\n\nAn OAuth-protected MCP server on the official Go SDK, for tests.\n\n")
 		flag.PrintDefaults()
@@ -166,14 +169,18 @@ func run(ctx context.Context, port int, issuer, clientID, clientSecret string) e
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", bearer(requireAdminForAdminTool(prmURL, mcpHandler)))
-	mux.Handle("/.well-known/oauth-protected-resource/mcp", auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+	mux.Handle("/mcp", dpopFront(resource, bearer(requireAdminForAdminTool(prmURL, mcpHandler))))
+	prm := &oauthex.ProtectedResourceMetadata{
 		Resource:               resource,
 		AuthorizationServers:   []string{meta.Issuer},
 		ScopesSupported:        []string{toolsScope},
 		ResourceName:           "mcp-oauth-wasm test MCP server (Go SDK)",
 		BearerMethodsSupported: []string{"header"},
-	}))
+	}
+	if dpopOn {
+		prm.DPOPSigningAlgValuesSupported = []string{"ES256"}
+	}
+	mux.Handle("/.well-known/oauth-protected-resource/mcp", auth.ProtectedResourceMetadataHandler(prm))
 
 	srv := &http.Server{
 		Handler:           logRequests(stats, cors(mux)),
@@ -244,6 +251,9 @@ type verifier struct {
 type introspection struct {
 	Active    bool            `json:"active"`
 	TokenType string          `json:"token_type"`
+	Cnf       struct {
+		JKT string `json:"jkt"` // RFC 9449 §6: bound to this key
+	} `json:"cnf"`
 	Iss       string          `json:"iss"`
 	Aud       json.RawMessage `json:"aud"`
 	Scope     string          `json:"scope"`
@@ -293,10 +303,13 @@ func (v *verifier) introspect(ctx context.Context, token string) (*auth.TokenInf
 		return nil, fmt.Errorf("introspection failed: %v", err)
 	}
 	invalid := func(why string) error { return fmt.Errorf("%w: %s", auth.ErrInvalidToken, why) }
+	proofJKT, _ := ctx.Value(dpopKey{}).(string)
 	switch {
 	case !data.Active:
 		return nil, invalid("token is not active")
-	case !strings.EqualFold(data.TokenType, "Bearer"):
+	case data.Cnf.JKT != "" && proofJKT != data.Cnf.JKT:
+		return nil, invalid("a DPoP-bound token without a proof by its key")
+	case data.Cnf.JKT == "" && !strings.EqualFold(data.TokenType, "Bearer"):
 		return nil, invalid("not a Bearer access token")
 	case data.Iss != "" && data.Iss != v.issuer:
 		return nil, invalid("token issuer mismatch")
@@ -565,5 +578,51 @@ func logRequests(st *stats, next http.Handler) http.Handler {
 			out.Unlock()
 		}()
 		next.ServeHTTP(sw, r)
+	})
+}
+
+// dpopOn is --dpop.
+var dpopOn bool
+
+// dpopKey carries the thumbprint of the key whose proof came with the
+// request (dpopFront) to the verifier, which checks the token's cnf.jkt.
+type dpopKey struct{}
+
+var (
+	dpopMu   sync.Mutex
+	dpopJTIs = map[string]bool{}
+)
+
+// dpopFront accepts DPoP-bound tokens (RFC 9449 §7) in front of the SDK's
+// Bearer middleware, which knows only Bearer: the proof is verified
+// (mcpoauthtest.VerifyDPoPProof, plus jti replay here), its key's
+// thumbprint goes to the verifier, and the request goes on as Bearer.
+func dpopFront(resource string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !dpopOn || !strings.EqualFold(scheme, "DPoP") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		refuse := func(why string) {
+			w.Header().Set("WWW-Authenticate", `DPoP error="invalid_token", algs="ES256"`)
+			http.Error(w, "invalid DPoP proof: "+why, http.StatusUnauthorized)
+		}
+		proof, err := mcpoauthtest.VerifyDPoPProof(r.Header.Get("DPoP"), r.Method, resource, token)
+		if err != nil {
+			refuse(err.Error())
+			return
+		}
+		dpopMu.Lock()
+		seen := dpopJTIs[proof.JTI]
+		dpopJTIs[proof.JTI] = true
+		dpopMu.Unlock()
+		if seen {
+			refuse("jti replayed")
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), dpopKey{}, proof.JKT))
+		r.Header.Set("Authorization", "Bearer "+token)
+		next.ServeHTTP(w, r)
 	})
 }
