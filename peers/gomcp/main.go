@@ -249,17 +249,17 @@ type verifier struct {
 }
 
 type introspection struct {
-	Active    bool            `json:"active"`
-	TokenType string          `json:"token_type"`
+	Active    bool   `json:"active"`
+	TokenType string `json:"token_type"`
 	Cnf       struct {
 		JKT string `json:"jkt"` // RFC 9449 §6: bound to this key
 	} `json:"cnf"`
-	Iss       string          `json:"iss"`
-	Aud       json.RawMessage `json:"aud"`
-	Scope     string          `json:"scope"`
-	Exp       int64           `json:"exp"`
-	Sub       string          `json:"sub"`
-	ClientID  string          `json:"client_id"`
+	Iss      string          `json:"iss"`
+	Aud      json.RawMessage `json:"aud"`
+	Scope    string          `json:"scope"`
+	Exp      int64           `json:"exp"`
+	Sub      string          `json:"sub"`
+	ClientID string          `json:"client_id"`
 }
 
 func (v *verifier) verify(ctx context.Context, token string, r *http.Request) (*auth.TokenInfo, error) {
