@@ -5,7 +5,7 @@
 #   ./build.sh test          run every test (what CI runs)
 #   ./build.sh generate      write the engine's Contract into web/contract.js, web/mcp-oauth.d.ts, web/package.json
 #   ./build.sh pack          build, then npm pack web/ into dist/mcp-oauth-wasm-<version>.tgz
-#   ./build.sh conformance [--browser]   the official MCP conformance suite (auth + backcompat)
+#   ./build.sh conformance [--browser]   the official MCP conformance suite (auth + backcompat, and the DPoP extension scenarios)
 #                            against the native client, or the wasm module in headless Chromium
 #   ./build.sh fuzz [SECS]   run every fuzz target for SECS seconds each (default 60)
 #   ./build.sh demo [-addr 127.0.0.1:8400]   the demo page, a local authorization server and MCP server; prints the URL
@@ -104,7 +104,17 @@ conformance() {
   ensure_node
   log "conformance suite (auth + backcompat) against the native client"
   go build -o "$ROOT/.cache/nativeclient" ./conformance/nativeclient
-  conformance/run.sh "$ROOT/.cache/nativeclient"
+  local rc=0
+  conformance/run.sh "$ROOT/.cache/nativeclient" || rc=1
+  conformance_extensions "$ROOT/.cache/nativeclient" || rc=1
+  return $rc
+}
+
+# conformance_extensions: the DPoP scenarios (SEP-1932), which only a newer
+# runner has (conformance/extensions pins it).
+conformance_extensions() {
+  log "conformance extension scenarios (DPoP) on the runner in conformance/extensions"
+  CONFORMANCE_RUNNER_DIR="$ROOT/conformance/extensions" CONFORMANCE_SCENARIOS="auth/dpop auth/dpop-nonce" conformance/run.sh "$1"
 }
 
 # conformance_browser: the same suites with the browser module (the wasm,
@@ -115,17 +125,22 @@ conformance_browser() {
   build
   log "conformance suite (auth + backcompat) against the browser module in headless Chromium"
   go build -o "$ROOT/.cache/browserclient" ./conformance/browserclient
-  conformance/run.sh "$ROOT/.cache/browserclient"
+  local rc=0
+  conformance/run.sh "$ROOT/.cache/browserclient" || rc=1
+  conformance_extensions "$ROOT/.cache/browserclient" || rc=1
+  return $rc
 }
 
-# count_conformance adds a run's "N passed, M failed" line to the totals.
+# count_conformance adds each of a log's "N passed, M failed" lines (one per
+# run.sh run) to the totals.
 count_conformance() {
-  local line
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
-  if [ -n "$line" ]; then
+  local line found=0
+  while read -r line; do
+    found=1
     passed=$((passed + ${line%% passed*}))
     failed=$((failed + $(echo "$line" | sed -E 's/.*, ([0-9]+) failed/\1/')))
-  else
+  done < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1")
+  if [ "$found" -eq 0 ]; then
     failed=$((failed + 1))
   fi
 }

@@ -63,6 +63,15 @@ if [[ ! -f "$CONF_JS" || ! -x "$NODE_BIN_DIR/node" ]]; then
 fi
 export PATH="$NODE_BIN_DIR:$HERE/node_modules/.bin:$PATH"
 NODE="$NODE_BIN_DIR/node"
+# CONFORMANCE_RUNNER_DIR: another pinned runner (conformance/extensions, for
+# the extension scenarios the pinned one lacks), on the same Node.
+if [[ -n "${CONFORMANCE_RUNNER_DIR:-}" ]]; then
+  CONF_JS="$CONFORMANCE_RUNNER_DIR/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+  if [[ ! -f "$CONF_JS" ]]; then
+    echo "run.sh: installing the runner in $CONFORMANCE_RUNNER_DIR (npm ci)" >&2
+    (cd "$CONFORMANCE_RUNNER_DIR" && npm ci --no-audit --no-fund >&2) || { echo "run.sh: npm ci failed" >&2; exit 2; }
+  fi
+fi
 node_major="$("$NODE" -p 'process.versions.node.split(".")[0]')"
 if [[ "$node_major" != "22" ]]; then
   echo "run.sh: expected Node 22 from node_modules/node, got $("$NODE" --version)" >&2

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	mcpoauth "github.com/mcp-oauth-wasm/mcp-oauth-wasm"
+	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/dpopkey"
 	"github.com/mcp-oauth-wasm/mcp-oauth-wasm/mcpoauthtest"
 )
 
@@ -56,7 +57,15 @@ func run(serverURL string) error {
 	if sc.ClientMetadataURL == "" {
 		sc.ClientMetadataURL = cimdURL
 	}
+	// A DPoP key: dpop 'auto' binds the tokens only where both servers
+	// offer DPoP (the auth/dpop scenarios); everywhere else, Bearer.
+	key, err := dpopkey.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dpop key:", err)
+		os.Exit(1)
+	}
 	client, err := mcpoauth.NewClient(mcpoauth.Config{
+		DPoPKey:           key,
 		MCPURL:            serverURL,
 		RedirectURI:       "http://localhost:3000/callback",
 		ClientName:        "mcp-oauth-wasm conformance client",
