@@ -397,8 +397,9 @@ export class Client extends EventTarget {
         }
         return sent || undefined;
       },
+      // No trace event for this 401: the transport does not say which
+      // request it answers, or when it left (the engine traces its own).
       onUnauthorized: async ({ response }) => {
-        if (response.status === 401) this.#traceChallenge(response, response.url || this.mcpUrl, 'POST', performance.now());
         await this.#handOff(undefined, response.status, response.headers.get('WWW-Authenticate') || '', '', sent);
       },
     };
