@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
@@ -190,7 +191,154 @@ func TestBrowserDPoPPeers(t *testing.T) {
 	if l := as.LogsMatching("POST /token", "-> 400"); len(l) == 0 {
 		t.Errorf("the authorization server never asked for a DPoP nonce")
 	}
+	refreshed := func() int { return len(as.LogsMatching("grant_type=refresh_token", "-> 200")) }
+
+	// A refresh: the access token expires (edited outside any lock); the
+	// next call refreshes with a proof (oidc-provider binds the refresh
+	// token of a public client to the key, RFC 9449 §5).
+	if got := eval[string](p.appPage, "tools/list after expiry", dpopPeersJS+`return await listTools(true);})()`); !strings.Contains(got, "echo") {
+		t.Fatalf("tools/list after the access token expired: %s", got)
+	}
+	if n := refreshed(); n != 1 {
+		t.Fatalf("%d refreshes granted after the token expired, want 1", n)
+	}
+
+	// A step-up in a click: the new code exchange carries a proof too.
+	_ = eval[bool](p.appPage, "the scope to ask", `window.__needScope = 'mcp:tools mcp:admin'; true`)
+	p.click(t, "#stepup")
+	if r := p.waitDone(t, "stepup"); r != "ok" {
+		t.Fatalf("stepUp with DPoP: %s", r)
+	}
+	type stepped struct{ Admin, TokenType, Thumbprint string }
+	after := eval[stepped](p.appPage, "admin_stats after the step-up", dpopPeersJS+`
+		const { Client, StreamableHTTPClientTransport } = window.__sdk;
+		const mcp = new Client({ name: 'e2e-dpop-admin', version: '1.0.0' });
+		await mcp.connect(new StreamableHTTPClientTransport(new URL(client.mcpUrl), { fetch: client.fetch }));
+		const r = await mcp.callTool({ name: 'admin_stats', arguments: {} });
+		await mcp.close();
+		return { Admin: JSON.stringify(r.content), TokenType: stored().token_type, Thumbprint: await thumbprint() };
+	})()`)
+	if !strings.Contains(after.Admin, "mcp:admin") || after.TokenType != "DPoP" {
+		t.Fatalf("after the step-up with DPoP: %+v", after)
+	}
+
+	// A reload: the same key signs; an expired token is refreshed again.
+	p.load(t, mcp.URL+"&dpop=require")
+	reloaded := eval[stepped](p.appPage, "after a reload", dpopPeersJS+`
+		return { Admin: await listTools(true), TokenType: stored().token_type, Thumbprint: await thumbprint() };
+	})()`)
+	if !strings.Contains(reloaded.Admin, "echo") || reloaded.Thumbprint != after.Thumbprint {
+		t.Fatalf("after a reload: %+v; want the tools and the key of before the reload (%s)", reloaded, after.Thumbprint)
+	}
+	if n := refreshed(); n != 2 {
+		t.Fatalf("%d refreshes granted, want 2", n)
+	}
+
+	// A second browser context (another profile, a thief's machine) holding
+	// a copy of everything in localStorage, but not the key.
+	copied := eval[map[string]string](p.appPage, "the stored records", `Object.fromEntries(Object.entries(localStorage))`)
+	bctx, cancelB := chromedp.NewContext(p.root, chromedp.WithNewBrowserContext())
+	defer cancelB()
+	thief, cancelThief := context.WithTimeout(bctx, time.Minute)
+	defer cancelThief()
+	if _, err := chromedp.Run(thief, chromedp.Navigate(p.srv.URL+"/blank.html")); err != nil {
+		t.Fatal(err)
+	}
+	copiedJSON, _ := json.Marshal(copied)
+	type theft struct {
+		Bearer, OwnKey, Refresh int
+		OwnKeyWhy, RefreshError string
+		Module                  string
+		SignInAsked             bool
+	}
+	stolen, err := chromedp.Run(thief, chromedp.Evaluate[theft](`(async () => {
+		for (const [k, v] of Object.entries(`+string(copiedJSON)+`)) localStorage.setItem(k, v);
+		const { CONTRACT } = await import('/contract.js');
+		const { dpopKeys, dpopProof } = await import('/dpop.js');
+		const mcpUrl = `+jsString(mcp.URL)+`, tokenUrl = `+jsString(as.URL+"/token")+`;
+		const rec = (kind) => JSON.parse(localStorage.getItem([CONTRACT.defaultStorageKeyPrefix, CONTRACT.storageKeyVersion, kind, mcpUrl].join(':')));
+		const tokens = rec(CONTRACT.storageKinds.tokens);
+		const body = '{"jsonrpc":"2.0","id":1,"method":"tools/list"}';
+		const h = { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream' };
+		const out = {};
+		out.Bearer = (await fetch(mcpUrl, { method: 'POST', headers: { ...h, Authorization: 'Bearer ' + tokens.access_token }, body })).status;
+		const keys = dpopKeys('thief'); // a key of this profile's own
+		let r = await fetch(mcpUrl, { method: 'POST', body, headers: { ...h, Authorization: 'DPoP ' + tokens.access_token,
+			DPoP: await dpopProof(keys, { method: 'POST', url: mcpUrl, accessToken: tokens.access_token }) } });
+		out.OwnKey = r.status;
+		out.OwnKeyWhy = r.headers.get('WWW-Authenticate') || '';
+		const refresh = async (nonce) => fetch(tokenUrl, { method: 'POST',
+			headers: { 'Content-Type': 'application/x-www-form-urlencoded', DPoP: await dpopProof(keys, { method: 'POST', url: tokenUrl, nonce }) },
+			body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: tokens[CONTRACT.tokenFields.clientId], resource: mcpUrl }) });
+		r = await refresh();
+		let answer = await r.json();
+		if (answer.error === 'use_dpop_nonce') { r = await refresh(r.headers.get('DPoP-Nonce')); answer = await r.json(); }
+		out.Refresh = r.status;
+		out.RefreshError = answer.error || '';
+		// The module itself, in the thief's profile: no key, so the copied
+		// tokens are worth nothing and it asks for a new sign-in.
+		const { load } = await import('/mcp-oauth.js');
+		const api = await load();
+		const client = api.createClient({ mcpUrl, redirectUri: location.origin + '/callback.html', dpop: 'require',
+			mode: async () => { out.SignInAsked = true; throw new Error('sign-in asked'); } });
+		try {
+			const res = await client.fetch(mcpUrl, { method: 'POST', headers: h, body });
+			out.Module = 'HTTP ' + res.status;
+		} catch (e) { out.Module = e.code || e.message; }
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("the copied tokens in another profile: %v", err)
+	}
+	t.Logf("the copied tokens in another profile: %+v; the server's log: %q", stolen, as.LogsMatching("grant.error"))
+	if stolen.Bearer != 401 || stolen.OwnKey != 401 || !strings.Contains(stolen.OwnKeyWhy, "without a proof by its key") {
+		t.Errorf("the copied access token at the MCP server: as Bearer HTTP %d, with a proof by another key HTTP %d (%s); want both refused (401, the key named)", stolen.Bearer, stolen.OwnKey, stolen.OwnKeyWhy)
+	}
+	if stolen.Refresh != 400 || stolen.RefreshError != "invalid_grant" || len(as.LogsMatching("grant.error", "failed jkt verification")) == 0 {
+		t.Errorf("the copied refresh token at the token endpoint: HTTP %d %s; want 400 invalid_grant for the key (failed jkt verification in the server's log)", stolen.Refresh, stolen.RefreshError)
+	}
+	if !stolen.SignInAsked || stolen.Module == "HTTP 200" {
+		t.Errorf("the module with copied tokens and no key: %s, sign-in asked %v; want a new sign-in asked", stolen.Module, stolen.SignInAsked)
+	}
+	if n := refreshed(); n != 2 {
+		t.Errorf("%d refreshes granted after the copies were tried, want still 2", n)
+	}
+
+	// The owner's copy still works: the refusals were about the key, not a
+	// revoked grant.
+	if got := eval[string](p.appPage, "the owner after the theft", dpopPeersJS+`return await listTools(true);})()`); !strings.Contains(got, "echo") {
+		t.Fatalf("the owner's tools/list after the theft: %s", got)
+	}
+	if n := refreshed(); n != 3 {
+		t.Errorf("%d refreshes granted, want 3", n)
+	}
 }
+
+// dpopPeersJS opens an async function in the SDK v2 page: client, stored()
+// (the tokens record), thumbprint() (the stored DPoP key's public JWK) and
+// listTools(expire) (through client.fetch, after expiring the token).
+const dpopPeersJS = `(async () => {
+	const client = window.__client;
+	const { CONTRACT } = await import('/contract.js');
+	const key = [CONTRACT.defaultStorageKeyPrefix, CONTRACT.storageKeyVersion, CONTRACT.storageKinds.tokens, client.mcpUrl].join(':');
+	const stored = () => JSON.parse(localStorage.getItem(key));
+	const { dpopKeys } = await import('/dpop.js');
+	const thumbprint = async () => dpopKeys(CONTRACT.defaultStorageKeyPrefix + ':' + client.mcpUrl).publicJwk();
+	const listTools = async (expire) => {
+		if (expire) {
+			const t = stored();
+			t[CONTRACT.tokenFields.expiresAt] = Math.floor(Date.now() / 1000) - 10;
+			t[CONTRACT.tokenFields.issuedAt] = t[CONTRACT.tokenFields.expiresAt] - 3600;
+			localStorage.setItem(key, JSON.stringify(t));
+		}
+		const { Client, StreamableHTTPClientTransport } = window.__sdk;
+		const mcp = new Client({ name: 'e2e-dpop-list', version: '1.0.0' });
+		await mcp.connect(new StreamableHTTPClientTransport(new URL(client.mcpUrl), { fetch: client.fetch }));
+		const names = (await mcp.listTools()).tools.map((t) => t.name).join(',');
+		await mcp.close();
+		return names;
+	};
+`
 
 // sdkV2App is the app page of sdkV2Page, served with the v2 bundle.
 type sdkV2App struct{ *appPage }
@@ -207,6 +355,14 @@ func openSDKv2Page(t *testing.T, bundle []byte, query string) sdkV2App {
 			_, _ = w.Write(bundle)
 		})
 	})
+	app := sdkV2App{p}
+	app.load(t, query)
+	return app
+}
+
+// load (re)loads the v2 page with query and waits until it is ready.
+func (p sdkV2App) load(t *testing.T, query string) {
+	t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Navigate(p.srv.URL+"/v2.html?mcp="+query)); err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +374,6 @@ func openSDKv2Page(t *testing.T, bundle []byte, query string) sdkV2App {
 			t.Fatal("the page did not get ready")
 		}
 	}
-	return sdkV2App{p}
 }
 
 // click clicks sel for real, so that a popup may open.

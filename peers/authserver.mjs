@@ -248,6 +248,12 @@ const configuration = {
 
 const provider = new Provider(ISSUER, configuration);
 provider.proxy = false;
+// Why the token endpoint refused a grant (oidc-provider keeps the reason in
+// error_detail, not in the response): e.g. "failed jkt verification" for a
+// DPoP-bound refresh token presented with another key's proof.
+provider.on('grant.error', (ctx, err) => {
+  console.log(`[as] grant.error ${err.error ?? err.name}${err.error_detail ? ` detail=${JSON.stringify(err.error_detail)}` : ''}${ctx.oidc?.client?.clientId ? ` client_id=${ctx.oidc.client.clientId}` : ''}`);
+});
 
 // ------------------------------------------------------------ middleware ----
 // 1. request log (no token/code/secret values)
