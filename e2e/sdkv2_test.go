@@ -143,12 +143,20 @@ func TestBrowserSDKv2(t *testing.T) {
 }
 
 // TestBrowserDPoPPeers: in Chromium, dpop: 'require' against oidc-provider
-// (nonces required) and the TypeScript SDK MCP server behind its DPoP
-// front: the popup sign-in binds the tokens to the page's WebCrypto key,
-// the SDK v2 transport lists the tools through client.fetch (proofs signed
-// in JavaScript), and the token copied out of storage is refused as Bearer.
+// (nonces required) and the TypeScript and the Go SDK MCP servers behind
+// their DPoP fronts: the popup sign-in binds the tokens to the page's
+// WebCrypto key, the SDK v2 transport lists the tools through client.fetch
+// (proofs signed in JavaScript), a refresh, a step-up and a reload keep
+// working with the same key, and a copy of the stored tokens in another
+// browser profile is refused by the MCP server and the token endpoint.
 func TestBrowserDPoPPeers(t *testing.T) {
 	bundle := bundleSDKv2(t)
+	for _, server := range []string{"typescript", "go"} {
+		t.Run(server, func(t *testing.T) { checkBrowserDPoPPeers(t, bundle, server) })
+	}
+}
+
+func checkBrowserDPoPPeers(t *testing.T, bundle []byte, server string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	as, err := peers.StartAuthServer(ctx, peers.AuthServerOptions{Interactions: "auto", DPoPNonce: true})
@@ -156,7 +164,12 @@ func TestBrowserDPoPPeers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(as.Stop)
-	mcp, err := peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{DPoP: true})
+	var mcp *peers.Process
+	if server == "go" {
+		mcp, err = peers.StartGoMCPServer(ctx, as.URL, peers.GoMCPServerOptions{DPoP: true})
+	} else {
+		mcp, err = peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{DPoP: true})
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,8 +304,8 @@ func TestBrowserDPoPPeers(t *testing.T) {
 		t.Fatalf("the copied tokens in another profile: %v", err)
 	}
 	t.Logf("the copied tokens in another profile: %+v; the server's log: %q", stolen, as.LogsMatching("grant.error"))
-	if stolen.Bearer != 401 || stolen.OwnKey != 401 || !strings.Contains(stolen.OwnKeyWhy, "without a proof by its key") {
-		t.Errorf("the copied access token at the MCP server: as Bearer HTTP %d, with a proof by another key HTTP %d (%s); want both refused (401, the key named)", stolen.Bearer, stolen.OwnKey, stolen.OwnKeyWhy)
+	if stolen.Bearer != 401 || stolen.OwnKey != 401 || len(mcp.LogsMatching("-> 401", "without a proof by its key")) == 0 {
+		t.Errorf("the copied access token at the MCP server: as Bearer HTTP %d, with a proof by another key HTTP %d (%s); want both refused (401, and the key named in the server's log)", stolen.Bearer, stolen.OwnKey, stolen.OwnKeyWhy)
 	}
 	if stolen.Refresh != 400 || stolen.RefreshError != "invalid_grant" || len(as.LogsMatching("grant.error", "failed jkt verification")) == 0 {
 		t.Errorf("the copied refresh token at the token endpoint: HTTP %d %s; want 400 invalid_grant for the key (failed jkt verification in the server's log)", stolen.Refresh, stolen.RefreshError)

@@ -36,8 +36,9 @@
 // Tools: echo {message} (mcp:tools), admin_stats {} (mcp:admin).
 //
 // CORS: any origin; allows Authorization, Content-Type, Mcp-Session-Id,
-// Mcp-Protocol-Version, Last-Event-ID, Accept; exposes WWW-Authenticate,
-// Mcp-Session-Id, Mcp-Protocol-Version; preflight answers 204.
+// Mcp-Protocol-Version, Last-Event-ID, Accept, DPoP; exposes
+// WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version, DPoP-Nonce;
+// preflight answers 204.
 //
 // Stdout: one line per request, in mcpserver.mjs's format (never a token value),
 // and exactly one JSON line when ready: {"ready":true,"url":"http://127.0.0.1:PORT/mcp"}.
@@ -457,10 +458,10 @@ func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version")
+		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version, DPoP-Nonce")
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, Accept")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID, Accept, DPoP")
 			h.Set("Access-Control-Max-Age", "600")
 			w.WriteHeader(http.StatusNoContent)
 			return
