@@ -137,6 +137,11 @@ type env struct {
 	mcp    *peers.Process
 	mcpURL *url.URL
 	asURL  *url.URL
+	// dpopMCP is the same MCP server behind its DPoP-verifying front, on
+	// the same authorization server (oidc-provider issues DPoP-bound tokens
+	// to a client that sends a proof): ours alone, for client.fetch with
+	// DPoP beside Bearer.
+	dpopMCP *peers.Process
 }
 
 func run(ctx context.Context, cfg config) error {
@@ -188,6 +193,11 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer mcp.Stop()
+	dpopMCP, err := peers.StartMCPServer(ctx, as.URL, peers.MCPServerOptions{DPoP: true, Common: peers.Common{Output: peerOut}})
+	if err != nil {
+		return err
+	}
+	defer dpopMCP.Stop()
 	mcpURL, err := url.Parse(mcp.URL)
 	if err != nil {
 		return err
@@ -206,7 +216,7 @@ func run(ctx context.Context, cfg config) error {
 		return err
 	}
 	defer px.close()
-	e := &env{cfg: cfg, root: root, pages: pages, proxy: px, as: as, mcp: mcp, mcpURL: mcpURL, asURL: asURL}
+	e := &env{cfg: cfg, root: root, pages: pages, proxy: px, as: as, mcp: mcp, mcpURL: mcpURL, asURL: asURL, dpopMCP: dpopMCP}
 	logf("pages %s, authorization server %s, MCP server %s, proxy %s", pages.URL, as.URL, mcp.URL, px.URL)
 
 	results := map[string][]*runResult{}
@@ -288,6 +298,17 @@ type hotResult struct {
 	Pairs             int       `json:"pairs"`
 }
 
+// dpopFetchResult is client.fetch with DPoP beside Bearer: MCP pings in
+// one session each, on the bench's MCP server and on the same server
+// behind its DPoP front, in alternating runs (pairedRuns in common.js).
+type dpopFetchResult struct {
+	BearerFetchMs  float64  `json:"bearerFetchMs"`
+	DPoPFetchMs    float64  `json:"dpopFetchMs"`
+	DPoPOverheadMs float64  `json:"dpopOverheadMs"`
+	Pairs          int      `json:"pairs"`
+	Tools          []string `json:"tools"`
+}
+
 // reqCounts are the figures of one phase's (or phases') requests.
 type reqCounts struct {
 	All        int `json:"all"`
@@ -339,6 +360,9 @@ type runResult struct {
 	AuthCodeBytesServed int64     `json:"authCodeBytesServed"` // as the proxy saw them (compressed)
 	HotRequests         int       `json:"hotRequests"`
 	HotPreflights       int       `json:"hotPreflights"`
+
+	// DPoPFetch: ours alone (nil for the SDKs, whose auth() has no DPoP).
+	DPoPFetch *dpopFetchResult `json:"dpopFetch,omitempty"`
 
 	Requests map[string][]request `json:"requests"` // per phase
 }
@@ -436,6 +460,35 @@ func (e *env) connect(c *chromium, idle time.Duration, phase, after string, into
 		return fmt.Errorf("after connecting: %w", err)
 	}
 	return nil
+}
+
+// dpopFetch signs in to the DPoP MCP server in the warm page (a click on
+// #connect-dpop, dpop: 'require') and times client.fetch there beside the
+// Bearer client's (bench.dpopFetch in ours.js).
+func (e *env) dpopFetch(c *chromium) (*dpopFetchResult, error) {
+	e.proxy.setPhase("dpop")
+	var at struct{ X, Y float64 }
+	if err := c.await(10*time.Second, "creating the DPoP client", fmt.Sprintf("window.bench.dpopClickPoint(%q)", e.dpopMCP.URL), &at); err != nil {
+		return nil, err
+	}
+	if err := c.within(10*time.Second, "clicking Connect (DPoP)", chromedp.MouseClickXY(at.X, at.Y)); err != nil {
+		return nil, err
+	}
+	var signedIn struct{ TokenType string }
+	if err := c.await(60*time.Second, "waiting for the DPoP sign-in", "window.bench.dpopSignedIn", &signedIn); err != nil {
+		return nil, err
+	}
+	if signedIn.TokenType != "DPoP" {
+		return nil, fmt.Errorf("DPoP sign-in: token_type %q, want DPoP", signedIn.TokenType)
+	}
+	r := &dpopFetchResult{}
+	if err := c.await(120*time.Second, "client.fetch with DPoP beside Bearer", fmt.Sprintf("window.bench.dpopFetch(%d)", e.cfg.pairs), r); err != nil {
+		return nil, err
+	}
+	if err := checkTools(r.Tools); err != nil {
+		return nil, fmt.Errorf("DPoP client: %w", err)
+	}
+	return r, nil
 }
 
 // runSide does one side's run (see the package comment): row 1 in a
@@ -587,6 +640,10 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 	}
 	if s.key == "ours" {
 		_ = c.await(5*time.Second, "wasm memory", "window.bench.wasmMemoryBytes()", &r.WasmBytesAfterHot)
+		// 7. client.fetch with DPoP beside Bearer, same warm page.
+		if r.DPoPFetch, err = e.dpopFetch(c); err != nil {
+			return nil, err
+		}
 	}
 	e.proxy.setPhase("")
 
@@ -606,6 +663,7 @@ func (e *env) runSide(ctx context.Context, s side) (r *runResult, err error) {
 		}
 	}
 	e.proxy.take("restart")
+	e.proxy.take("dpop")
 
 	now := r.Requests["now-connect"]
 	r.ConnectNowRequests = len(now)

@@ -199,8 +199,20 @@ func buildReport(e *env, assets map[string]*asset, results map[string][]*runResu
 	m.Note = fmt.Sprintf("%d pings each way per run, timed in runs of 5, median of the paired differences; SDKs: the transport's path (tokens() + Bearer + fetch)", e.cfg.pairs)
 	row("plain_fetch_ms", "   … plain fetch of the same ping", "ms", 2, func(r *runResult) float64 { return r.Hot.PlainFetchMs })
 	oursOnly("dpop_proof_js_ms", "6. hot: one DPoP proof, signed in JavaScript (client.fetch)", "ms", 3, func(r *runResult) float64 { return r.Hot.DPoPProofJsMs }).Note =
-		"dpop.js's dpopProof with a WebCrypto P-256 key, 200 timed after 10; the bench's servers speak Bearer, so this is the proof alone"
+		"dpop.js's dpopProof with a WebCrypto P-256 key, 200 timed after 10: the proof alone"
 	oursOnly("dpop_proof_engine_ms", "   … through the engine (a call into its Worker, signed by the page's key)", "ms", 3, func(r *runResult) float64 { return r.Hot.DPoPProofEngineMs })
+	dpopFetch := func(f func(*dpopFetchResult) float64) func(*runResult) float64 {
+		return func(r *runResult) float64 {
+			if r.DPoPFetch == nil {
+				return 0
+			}
+			return f(r.DPoPFetch)
+		}
+	}
+	oursOnly("dpop_fetch_ms", "6. hot: client.fetch ping with DPoP (proof + the server's verification)", "ms", 2, dpopFetch(func(d *dpopFetchResult) float64 { return d.DPoPFetchMs })).Note =
+		fmt.Sprintf("the same MCP server behind its DPoP front (jose verifies the proof and the token's cnf.jkt), signed in with dpop: 'require' in the warm page; %d pings each way, alternating in runs of 5", e.cfg.pairs)
+	oursOnly("dpop_bearer_fetch_ms", "   … client.fetch ping with Bearer, same page", "ms", 2, dpopFetch(func(d *dpopFetchResult) float64 { return d.BearerFetchMs }))
+	oursOnly("dpop_fetch_overhead_ms", "   … DPoP − Bearer (median of the paired differences)", "ms", 3, dpopFetch(func(d *dpopFetchResult) float64 { return d.DPoPOverheadMs }))
 
 	fixed := func(key, label string, f func(fileSizes) int) *metric {
 		m := &metric{Key: key, Label: label, Unit: "kB", digits: 1,

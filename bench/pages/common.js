@@ -100,18 +100,15 @@ export function pingInit(session, token) {
   return { method: 'POST', headers, body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method: 'ping' }) };
 }
 
-const median = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+export const median = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 
 // hotPath measures, in a warm page with a valid token:
 //  - getToken (the per-request token read) in µs per call: `iterations`
 //    awaited calls timed together, `batches` times after one warm-up batch;
 //  - the overhead of wrappedFetch over a plain fetch carrying the same
 //    token to the same MCP endpoint (a ping in one session): `pairs`
-//    requests each way, timed in runs of 5 (performance.now() is coarsened
-//    to 100 µs in a page that is not cross-origin isolated; a run of 5
-//    gives 20 µs steps), the two kinds alternating and their order swapped
-//    every other time; the result is the median of the paired differences
-//    per request.
+//    requests each way (pairedRuns); the result is the median of the
+//    paired differences per request.
 export async function hotPath({ getToken, wrappedFetch, mcpUrl, iterations = 10000, batches = 5, pairs = 300 }) {
   for (let i = 0; i < iterations; i++) await getToken();
   const perCallUs = [];
@@ -124,30 +121,42 @@ export async function hotPath({ getToken, wrappedFetch, mcpUrl, iterations = 100
   if (!token) throw new Error('no valid token for the hot path');
   const plainFetch = (u, init) => fetch(u, init);
   const { session } = await connectAndListTools(wrappedFetch, mcpUrl);
-  const RUN = 5;
-  const timed = async (fetchFn, withToken, n) => {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) {
-      const resp = await fetchFn(mcpUrl, pingInit(session, withToken ? token : null));
-      await resp.text();
-      if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
-    }
-    return (performance.now() - t0) / n;
+  const ping = (fetchFn, withToken) => async () => {
+    const resp = await fetchFn(mcpUrl, pingInit(session, withToken ? token : null));
+    await resp.text();
+    if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
   };
-  await timed(plainFetch, true, 10); // warm-up
-  await timed(wrappedFetch, false, 10);
-  const diffs = [], plain = [], wrapped = [];
-  const runs = Math.max(1, Math.round(pairs / RUN));
-  for (let i = 0; i < runs; i++) {
-    let p, w;
-    if (i % 2) { w = await timed(wrappedFetch, false, RUN); p = await timed(plainFetch, true, RUN); }
-    else { p = await timed(plainFetch, true, RUN); w = await timed(wrappedFetch, false, RUN); }
-    plain.push(p); wrapped.push(w); diffs.push(w - p);
-  }
+  const { a: plain, b: wrapped, diffs, n } = await pairedRuns(ping(plainFetch, true), ping(wrappedFetch, false), pairs);
   return {
     getTokenUs: median(perCallUs), getTokenBatchesUs: perCallUs,
-    fetchOverheadMs: median(diffs), plainFetchMs: median(plain), wrappedFetchMs: median(wrapped), pairs: runs * RUN,
+    fetchOverheadMs: median(diffs), plainFetchMs: median(plain), wrappedFetchMs: median(wrapped), pairs: n,
   };
+}
+
+// pairedRuns times two one-request functions against each other: 10 of
+// each to warm up, then runs of 5 (performance.now() is coarsened to
+// 100 µs in a page that is not cross-origin isolated; a run of 5 gives
+// 20 µs steps), the two alternating and their order swapped every other
+// run. a and b are the per-request times of each run, diffs the paired
+// differences b − a.
+export async function pairedRuns(fnA, fnB, pairs) {
+  const RUN = 5;
+  const timed = async (fn, n) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return (performance.now() - t0) / n;
+  };
+  await timed(fnA, 10);
+  await timed(fnB, 10);
+  const diffs = [], a = [], b = [];
+  const runs = Math.max(1, Math.round(pairs / RUN));
+  for (let i = 0; i < runs; i++) {
+    let ta, tb;
+    if (i % 2) { tb = await timed(fnB, RUN); ta = await timed(fnA, RUN); }
+    else { ta = await timed(fnA, RUN); tb = await timed(fnB, RUN); }
+    a.push(ta); b.push(tb); diffs.push(tb - ta);
+  }
+  return { a, b, diffs, n: runs * RUN };
 }
 
 // installBench makes window.bench: the driver (bench/main.go) reads

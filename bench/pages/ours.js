@@ -13,7 +13,7 @@
 //                  bench.expiredWarm() in the same page
 // ?mode=returning  load, then straight to tools/list with the stored token
 // &mcp=<MCP URL>
-import { params, sleep, connectAndListTools, expiredWarm, hotPath, installBench } from './common.js';
+import { params, sleep, deferred, median, connectAndListTools, expiredWarm, hotPath, installBench, pairedRuns, pingInit } from './common.js';
 
 const bench = installBench(params.get('mode'));
 const mcpUrl = params.get('mcp');
@@ -121,6 +121,40 @@ try {
     await keys.remove();
     return { dpopProofJsMs: jsMs, dpopProofEngineMs: engineMs };
   }
+
+  // DPoP beside Bearer (ours alone: the SDKs' auth() has no DPoP). The
+  // driver calls bench.dpopClickPoint(url) with the bench's second MCP
+  // server (mcpserver.mjs --dpop, the same oidc-provider), which creates a
+  // client for it with dpop: 'require' and enables #connect-dpop; it
+  // clicks that button (the popup opens inside the click, as Connect's),
+  // awaits bench.dpopSignedIn, then bench.dpopFetch(pairs): MCP pings
+  // through client.fetch on the Bearer client and on the DPoP client (a
+  // proof signed in JavaScript for each, and the server verifying it),
+  // alternating in runs of 5 (pairedRuns).
+  const dpopSignedIn = deferred();
+  bench.dpopSignedIn = dpopSignedIn.promise;
+  let dpopClient = null;
+  bench.dpopClickPoint = async (dpopMcpUrl) => {
+    dpopClient = mcpOAuth.createClient({
+      mcpUrl: dpopMcpUrl, redirectUri: new URL('../callback.html', location.href).href, mode: 'popup', clientName: 'mcp-oauth-wasm bench (DPoP)', dpop: 'require',
+    });
+    const button = document.getElementById('connect-dpop');
+    button.onclick = () => dpopClient.authorize().then((t) => dpopSignedIn.resolve({ tokenType: t.token_type }), (e) => bench.fail(e));
+    button.disabled = false;
+    const r = button.getBoundingClientRect();
+    return { x: r.x + r.width / 2, y: r.y + r.height / 2 };
+  };
+  bench.dpopFetch = async (pairs) => {
+    const bearer = await connectAndListTools(client.fetch, mcpUrl);
+    const dpop = await connectAndListTools(dpopClient.fetch, dpopClient.mcpUrl);
+    const ping = (fetchFn, url, session) => async () => {
+      const resp = await fetchFn(url, pingInit(session, null));
+      await resp.text();
+      if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
+    };
+    const { a, b, diffs, n } = await pairedRuns(ping(client.fetch, mcpUrl, bearer.session), ping(dpopClient.fetch, dpopClient.mcpUrl, dpop.session), pairs);
+    return { bearerFetchMs: median(a), dpopFetchMs: median(b), dpopOverheadMs: median(diffs), pairs: n, tools: dpop.tools };
+  };
 
   if (bench.mode === 'returning') {
     const { tools } = await connectAndListTools(client.fetch, mcpUrl, bench.marks);
