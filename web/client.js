@@ -82,6 +82,7 @@ export class Client extends EventTarget {
   #dpop = null; // this client's DPoP key (dpop.js), where WebCrypto and IndexedDB are
   #dpopNonce = ''; // the MCP server's last DPoP-Nonce
   #cache = new TokenCache();
+  #lostWrite = null; // a write-behind (snapshot.js) that failed during this sign-in
 
   constructor(options) {
     super();
@@ -140,7 +141,20 @@ export class Client extends EventTarget {
     if (!this.#go) {
       const host = {
         storage: this.#storage,
+        // A sign-in's writes of its own records, sent without waiting for
+        // them (snapshot.js): applied here in order; a failure is kept so
+        // that the authorization page is not shown after it.
+        writeBehind: (op, key, value) => {
+          if (op !== 'setItem' && op !== 'removeItem') throw fail('storage_error', `writeBehind: unknown operation ${op}`);
+          try {
+            return this.#storage[op](key, value);
+          } catch (e) {
+            this.#lostWrite ??= toError(e);
+            throw e;
+          }
+        },
         openAuthorizationUrl: (url, state, redirectUri, attempt) => {
+          if (this.#lostWrite) return Promise.reject(this.#lostWrite);
           if (attempt?.signal?.aborted) return Promise.reject(abortedError('the sign-in'));
           if (!isHttpUrl(url)) return Promise.reject(fail('insecure_url', 'refusing to open a non-http(s) authorization URL'));
           return this.#agent.open(url, { state, redirectUri, attempt: attempt || undefined });
@@ -190,6 +204,7 @@ export class Client extends EventTarget {
   // the popup).
   async #authorizeWith(engine, attempt) {
     if (attempt.signal?.aborted) throw abortedError('the sign-in');
+    this.#lostWrite = null;
     return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt, this.#recordsSnapshot())));
   }
 
@@ -203,14 +218,16 @@ export class Client extends EventTarget {
     const base = `${this.#prefix}:${CONTRACT.storageKeyVersion}:`;
     const fresh = [CONTRACT.storageKinds.tokens, CONTRACT.storageKinds.refreshPlan].map((k) => `${base}${k}:`);
     const records = {};
+    let keys;
     try {
-      for (const k of s.keys()) {
+      keys = s.keys();
+      for (const k of keys) {
         if (k.startsWith(base) && !fresh.some((f) => k.startsWith(f))) records[k] = s.getItem(k);
       }
     } catch {
       return null;
     }
-    return JSON.stringify({ base, fresh, records });
+    return JSON.stringify({ base, fresh, records, keys });
   }
 
   async #navigate(returnTo, signal) {

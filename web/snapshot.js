@@ -2,25 +2,55 @@
 // sees it. A client's storage lives on the page, and each read is a round trip to
 // it. A sign-in (client.js's authorize) brings a snapshot of the records
 // it will read (its storage prefix, except the tokens and their refresh
-// plan, which are always read afresh): while it runs, reads of those keys
-// are answered from the snapshot and writes update it as well as the page.
+// plan, which are always read afresh) and of the storage's key list: while
+// it runs, reads of those records and keys() are answered from the
+// snapshot, and writes update it as well as the page.
+//
+// Writes to the snapshot's records do not wait for the page either
+// (write-behind): a round trip costs 2–7 ms while the page is busy with
+// the popup, and a sign-in made four of them. The page applies them in
+// the order they were made (postMessage keeps order, and a storage with a
+// snapshot is synchronous) through host.writeBehind, before anything the
+// engine asks afterwards. A write that fails there is not lost silently:
+// - the page remembers it, and host.openAuthorizationUrl refuses to show
+//   the authorization page after it (client.js), so a sign-in whose
+//   pending record was not stored never reaches the authorization server;
+// - the engine gets the failure (a storage_error) from its next storage
+//   call of the sign-in.
+// The tokens and their refresh plan are written as before, awaited.
 export function snapshots(host) {
   const page = host.storage;
+  const writeBehind = typeof host.writeBehind === 'function' ? host.writeBehind : null;
   let current = null;
   let active = 0;
   const inScope = (k) => current && k.startsWith(current.base) && !current.fresh.some((f) => k.startsWith(f));
+  const failed = () => (current?.failed ? Promise.reject(current.failed) : null);
+  const listed = (k, present) => {
+    if (!current?.keys) return;
+    const i = current.keys.indexOf(k);
+    if (present && i < 0) current.keys.push(k);
+    else if (!present && i >= 0) current.keys.splice(i, 1);
+  };
+  const write = (op, k, v) => {
+    const snap = current;
+    if (op === 'setItem') snap.records[k] = String(v);
+    else delete snap.records[k];
+    if (!writeBehind) return page[op](k, v);
+    writeBehind(op, k, v).catch((e) => { snap.failed ??= e; });
+    return undefined;
+  };
   const storage = {
-    getItem: (k) => (inScope(k) ? (current.records[k] ?? null) : page.getItem(k)),
+    getItem: (k) => failed() ?? (inScope(k) ? (current.records[k] ?? null) : page.getItem(k)),
     setItem: (k, v) => {
-      if (inScope(k)) current.records[k] = String(v);
-      return page.setItem(k, v);
+      listed(k, true);
+      return failed() ?? (inScope(k) ? write('setItem', k, v) : page.setItem(k, v));
     },
     removeItem: (k) => {
-      if (inScope(k)) delete current.records[k];
-      return page.removeItem(k);
+      listed(k, false);
+      return failed() ?? (inScope(k) ? write('removeItem', k) : page.removeItem(k));
     },
   };
-  if (page.keys) storage.keys = () => page.keys();
+  if (page.keys) storage.keys = () => failed() ?? (current?.keys ? [...current.keys] : page.keys());
   return {
     host: { ...host, storage },
     async during(snapshot, fn) {

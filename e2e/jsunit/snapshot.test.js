@@ -60,6 +60,61 @@ describe('snapshot.js', () => {
   });
 });
 
+describe('snapshot.js: write-behind', () => {
+  const base = 'p:v1:';
+  const fresh = ['p:v1:tokens:'];
+  const host = (failOn = null) => {
+    const calls = [];
+    return {
+      calls,
+      storage: {
+        getItem: async (k) => { calls.push('get ' + k); return null; },
+        setItem: async (k) => { calls.push('set ' + k); },
+        removeItem: async (k) => { calls.push('remove ' + k); },
+        keys: async () => { calls.push('keys'); return []; },
+      },
+      writeBehind: async (op, k) => {
+        calls.push(`behind ${op} ${k}`);
+        if (k === failOn) throw { code: 'storage_error', message: 'localStorage.setItem failed (storage is full)' };
+      },
+    };
+  };
+
+  it('answers a write to the snapshot\'s records at once, and hands it to the page in order; tokens are written as before', async () => {
+    const h = host();
+    const records = snapshots(h);
+    const s = records.host.storage;
+    const snap = JSON.stringify({ base, fresh, records: {}, keys: ['other-app:x', 'p:v1:tokens:m'] });
+    await records.during(snap, async () => {
+      expect(s.setItem('p:v1:client:i', 'C')).to.equal(undefined); // not a Promise: the engine does not wait
+      expect(s.setItem('p:v1:pending:a', 'P')).to.equal(undefined);
+      expect(s.removeItem('p:v1:pending:a')).to.equal(undefined);
+      expect(await s.getItem('p:v1:client:i')).to.equal('C');
+      expect(await s.keys()).to.deep.equal(['other-app:x', 'p:v1:tokens:m', 'p:v1:client:i']);
+      await s.setItem('p:v1:tokens:m', 'T');
+    });
+    expect(h.calls).to.deep.equal(['behind setItem p:v1:client:i', 'behind setItem p:v1:pending:a', 'behind removeItem p:v1:pending:a', 'set p:v1:tokens:m']);
+    await s.keys();
+    expect(h.calls.at(-1)).to.equal('keys'); // after the call, the page's list again
+  });
+
+  it('a write the page could not make fails the sign-in\'s next storage call with its error', async () => {
+    const h = host('p:v1:client:i');
+    const records = snapshots(h);
+    const s = records.host.storage;
+    const snap = JSON.stringify({ base, fresh, records: {}, keys: [] });
+    const err = await records.during(snap, async () => {
+      s.setItem('p:v1:client:i', 'C');
+      await new Promise((r) => setTimeout(r, 0));
+      await s.getItem('p:v1:client:i');
+      return null;
+    }).catch((e) => e);
+    expect(err).to.deep.include({ code: 'storage_error', message: 'localStorage.setItem failed (storage is full)' });
+    // The next sign-in starts clean.
+    expect(await records.during(JSON.stringify({ base, fresh, records: { 'p:v1:client:i': 'C' }, keys: [] }), () => s.getItem('p:v1:client:i'))).to.equal('C');
+  });
+});
+
 describe('snapshot.js: overlapping sign-ins', () => {
   it('share the first snapshot, so that neither loses the other\'s writes', async () => {
     const calls = [];
