@@ -425,7 +425,9 @@ func TestBrowserForgedCallbackMessagesIgnored(t *testing.T) {
 // TestBrowserStorageFailures: with clients the test creates in the demo
 // page: (a) localStorage full for the module's keys: authorize() rejects
 // with storage_error saying storage is full, closes its window and leaves
-// other keys alone; (b) localStorage access throws (blocked storage):
+// other keys alone; (a2) only the pending sign-in's record cannot be
+// stored: the authorization page is never shown (the engine wrote it
+// without waiting; the page refuses to open after the lost write); (b) localStorage access throws (blocked storage):
 // createClient works, every operation rejects with storage_error, and with
 // storageFallbackToMemory they work (auth_required: not signed in);
 // (c) garbage under the module's keys, for this MCP server and another:
@@ -460,6 +462,30 @@ func TestBrowserStorageFailures(t *testing.T) {
 	})()`))
 	if err != nil || other != `{"theme":"dark"} still works` {
 		t.Errorf("other keys while the module's storage is full: %q (%v)", other, err)
+	}
+	b.evaluate("making room again", `window.__restoreSetItem()`)
+
+	// (a2) Only the pending sign-in's record cannot be stored. The engine
+	// does not wait for that write (snapshot.js, write-behind), so it is
+	// the page that must refuse to show the authorization page after it:
+	// the mode function is never called, and authorize() says why.
+	b.evaluate("making localStorage refuse the pending sign-in's record", `(() => {
+		const setItem = Storage.prototype.setItem;
+		window.__restoreSetItem = () => { Storage.prototype.setItem = setItem; };
+		Storage.prototype.setItem = function (k, v) {
+			if (String(k).startsWith('mcp-oauth:v1:pending:')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+			return setItem.call(this, k, v);
+		};
+	})()`)
+	b.newClientInPage("__pendingClient", `{ mcpUrl: `+jsString(demo.MCPURL)+`, redirectUri: location.origin + '/callback.html',
+		mode: async (url) => { window.__shown = url; return undefined; } }`)
+	out = b.settle(20*time.Second, "authorize() when the pending record cannot be stored", `window.__pendingClient.authorize()`)
+	if out.OK || out.Code != "storage_error" || !strings.Contains(out.Message, "storage is full") {
+		t.Errorf("authorize() %s, want storage_error saying storage is full", out)
+	}
+	shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`window.__shown !== undefined`))
+	if err != nil || shown {
+		t.Errorf("the authorization page was shown although the pending sign-in was not stored (%v)", err)
 	}
 	b.evaluate("making room again", `window.__restoreSetItem()`)
 
