@@ -88,6 +88,7 @@ var errRegistrationForgotten = errors.New("the cached client registration was re
 // BeginAuthorization discovers, obtains a client identity, stores the
 // pending authorization under a fresh state, and returns the URL to open.
 func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) (*AuthorizationRequest, error) {
+	c.signInBegun.Store(true) // the warm-up stops (warmup.go)
 	ch := opts.Challenge
 	info, err := c.discover(ctx, ch, ch != nil && !opts.discovered)
 	if err != nil {
@@ -166,12 +167,12 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 // challenge, fetch its metadata and its authorization server's) and caches
 // the results, so that a later Authorize only registers and authorizes. It
 // registers nothing, and reports no progress: the app did not ask for
-// work yet. With Config.WarmUp it then runs the sign-in's steps once on
-// made-up values (warmup.go).
+// work yet. With Config.WarmUp it then runs the sign-in's steps on
+// made-up values, repeatedly, until a sign-in begins (warmup.go).
 func (c *Client) Prepare(ctx context.Context) error {
 	_, err := c.discover(context.WithValue(ctx, quietKey{}, true), nil, false)
 	if c.cfg.WarmUp && (err == nil || errors.Is(err, errDiscoveryUnsure)) {
-		_ = c.warmUp() // warmup.go
+		c.warmUpLoop(ctx) // warmup.go
 	}
 	if errors.Is(err, errDiscoveryUnsure) {
 		return nil

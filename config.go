@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -152,6 +153,8 @@ type Client struct {
 	discovering *inflightDiscovery
 	// nonces are the DPoP nonces the servers sent, per origin (dpop.go).
 	nonces dpopNonces
+	// signInBegun ends Prepare's warm-up (warmup.go).
+	signInBegun atomic.Bool
 }
 
 // NewClient validates cfg and returns a Client. Bad options are an

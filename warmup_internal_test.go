@@ -1,6 +1,7 @@
 package mcpoauth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -18,5 +19,34 @@ func TestWarmUpRunsEveryStep(t *testing.T) {
 		if err := c.warmUp(); err != nil {
 			t.Errorf("redirect %s: %v", redirect, err)
 		}
+	}
+}
+
+// Prepare's warm-up repeats the steps warmUpRuns times, and makes no run
+// once a sign-in has begun (even one that failed at once), or after the
+// caller gave up.
+func TestWarmUpLoopStopsForASignIn(t *testing.T) {
+	noNetwork := func(*http.Request) (*http.Response, error) { return nil, errors.New("no network in this test") }
+	newC := func() *Client {
+		c, err := NewClient(Config{MCPURL: "https://mcp.example/mcp", RedirectURI: "https://app.example/cb", Fetch: noNetwork})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	if n := newC().warmUpLoop(context.Background()); n != warmUpRuns {
+		t.Errorf("a client nobody uses: %d runs, want %d", n, warmUpRuns)
+	}
+	c := newC()
+	if _, err := c.BeginAuthorization(context.Background(), AuthorizeOptions{}); err == nil {
+		t.Fatal("BeginAuthorization without a network succeeded")
+	}
+	if n := c.warmUpLoop(context.Background()); n != 0 {
+		t.Errorf("after a sign-in began: %d runs, want 0", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n := newC().warmUpLoop(ctx); n != 0 {
+		t.Errorf("with its context ended: %d runs, want 0", n)
 	}
 }
