@@ -208,6 +208,48 @@ func TestBrowserPopupBlocked(t *testing.T) {
 	}
 }
 
+// TestBrowserPopupBlockedDespiteGesture: with the engine running and a
+// user's gesture, authorize() hands the sign-in to the engine before it
+// opens the popup (client.js). A popup blocked all the same (here
+// window.open returns null, as a site setting would make it) rejects with
+// popup_blocked at once and calls the engine's sign-in off: it never asks
+// for a window, leaves no pending sign-in behind, and a sign-in after it
+// works.
+func TestBrowserPopupBlockedDespiteGesture(t *testing.T) {
+	demo, b := openDemo(t, "popup")
+	b.newClientInPage("__gestureClient", `{ mcpUrl: `+jsString(demo.MCPURL)+`, redirectUri: location.origin + '/callback.html' }`)
+	// Its engine is running once a call through it has settled.
+	b.settle(20*time.Second, "waiting for the client's engine", `window.__gestureClient.storage.getClientInfo()`)
+	b.evaluate("making window.open return null", `(() => {
+		window.__opens = 0;
+		window.__realOpen = window.open;
+		window.open = () => { window.__opens++; return null; };
+	})()`)
+	started := time.Now()
+	b.evaluateWithGesture("authorize() in a click", `window.__blocked = window.__gestureClient.authorize()`)
+	out := b.settle(10*time.Second, "authorize() with the popup blocked", `window.__blocked`)
+	if out.OK || out.Code != "popup_blocked" {
+		t.Errorf("authorize() %s, want popup_blocked", out)
+	}
+	if took := time.Since(started); took > 2*time.Second {
+		t.Errorf("popup_blocked came after %s, want at once", took.Round(100*time.Millisecond))
+	}
+	// Long enough for the engine's registration and its call for a window,
+	// had the sign-in not been called off.
+	time.Sleep(time.Second)
+	state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`window.__opens + ' ' + Object.keys(localStorage).filter((k) => k.includes(':pending:')).length`))
+	if err != nil || state != "1 0" {
+		t.Errorf("window.open calls and pending sign-ins left: %q (%v), want %q", state, err, "1 0")
+	}
+	b.evaluate("restoring window.open", `window.open = window.__realOpen`)
+	popup, _, done := b.openWindow("sign-in window", `(window.__again = window.__gestureClient.authorize(), 0)`)
+	defer done()
+	b.signInTolerant(popup, true)
+	if out := b.settle(30*time.Second, "the next sign-in", `window.__again`); !out.OK {
+		t.Errorf("the sign-in after the blocked one: %s", out)
+	}
+}
+
 // coopScenario is an authorization server whose pages send
 // Cross-Origin-Opener-Policy: same-origin, simulated inside the browser by
 // request interception in the popup (oidc-provider sends no COOP).

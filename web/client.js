@@ -186,14 +186,28 @@ export class Client extends EventTarget {
     if (signal?.aborted) return Promise.reject(abortedError('the sign-in'));
     if (this.#agent.navigates) return abortable(this.#navigate(returnTo, signal), signal, null, 'the sign-in');
     const attempt = { signal };
+    // When the engine runs and this call comes with a user's gesture (so
+    // the popup will open), the engine gets the sign-in before the popup
+    // opens, so that it registers while the browser creates the window
+    // (window.open holds this thread 27–60 ms); it reaches the window
+    // through attempt once it needs it. A popup blocked all the same calls
+    // that sign-in off. Without a gesture the popup is blocked: nothing is
+    // sent.
+    let early = null;
+    const callOff = new AbortController();
+    if (this.#goReady && globalThis.navigator?.userActivation?.isActive === true) {
+      attempt.signal = signal ? AbortSignal.any([signal, callOff.signal]) : callOff.signal;
+      early = this.#authorizeWith(this.#goReady, attempt);
+    }
     try {
       Object.assign(attempt, this.#agent.start(signal)); // the popup opens here, inside the click
     } catch (e) {
+      callOff.abort();
+      early?.catch(() => {});
       return Promise.reject(toError(e));
     }
-    // The engine gets the sign-in in the same task when it is running (the
-    // message leaves at once), else when it is.
-    const work = this.#goReady ? this.#authorizeWith(this.#goReady, attempt) : this.#engine().then((engine) => this.#authorizeWith(engine, attempt));
+    // Else the engine gets it as soon as it runs.
+    const work = early ?? this.#engine().then((engine) => this.#authorizeWith(engine, attempt));
     const finish = () => this.#agent.finish(attempt);
     return abortable(work.finally(finish), signal, finish, 'the sign-in');
   }
