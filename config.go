@@ -70,9 +70,10 @@ type Config struct {
 	// DPoPOff. Without a DPoPKey, auto means Bearer.
 	DPoP    string
 	DPoPKey DPoPSigner
-	// WarmUp makes Prepare run the sign-in's pure steps once on made-up
-	// values, so that a browser compiles their code before the user's
-	// click (warmup.go). The wasm module sets it.
+	// WarmUp makes Prepare run the sign-in's pure steps on made-up values,
+	// repeatedly until a sign-in begins, so that a browser compiles and
+	// optimizes their code before the user's click (warmup.go). The wasm
+	// module sets it.
 	WarmUp bool
 	// DiscoveryTTL is how long discovery results are reused. Default 1 h.
 	DiscoveryTTL time.Duration
