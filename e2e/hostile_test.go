@@ -422,6 +422,20 @@ func TestBrowserForgedCallbackMessagesIgnored(t *testing.T) {
 	b.evaluate("removing the forged relay key", `localStorage.removeItem(`+jsString(relayKey)+`)`)
 }
 
+// refuseSetItemJS makes localStorage.setItem throw the browser's
+// QuotaExceededError for keys that start with prefix (the store is full for
+// them), until window.__restoreSetItem() is called.
+func refuseSetItemJS(prefix string) string {
+	return `(() => {
+		const setItem = Storage.prototype.setItem;
+		window.__restoreSetItem = () => { Storage.prototype.setItem = setItem; };
+		Storage.prototype.setItem = function (k, v) {
+			if (String(k).startsWith(` + jsString(prefix) + `)) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+			return setItem.call(this, k, v);
+		};
+	})()`
+}
+
 // TestBrowserStorageFailures: with clients the test creates in the demo
 // page: (a) localStorage full for the module's keys: authorize() rejects
 // with storage_error saying storage is full, closes its window and leaves
@@ -438,15 +452,8 @@ func TestBrowserStorageFailures(t *testing.T) {
 	options := `{ mcpUrl: ` + jsString(demo.MCPURL) + `, redirectUri: location.origin + '/callback.html' }`
 
 	// (a) Full.
-	b.evaluate("making localStorage full for the module's keys", `(() => {
-		localStorage.setItem('other-app:settings', '{"theme":"dark"}');
-		const setItem = Storage.prototype.setItem;
-		window.__restoreSetItem = () => { Storage.prototype.setItem = setItem; };
-		Storage.prototype.setItem = function (k, v) {
-			if (String(k).startsWith('mcp-oauth:')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-			return setItem.call(this, k, v);
-		};
-	})()`)
+	b.evaluate("storing another app's key", `localStorage.setItem('other-app:settings', '{"theme":"dark"}')`)
+	b.evaluate("making localStorage full for the module's keys", refuseSetItemJS("mcp-oauth:"))
 	b.newClientInPage("__fullClient", options)
 	id := b.openWindowID("sign-in window", `(window.__full = window.__fullClient.authorize(), 0)`)
 	out := b.settle(20*time.Second, "authorize() with full storage", `window.__full`)
@@ -469,14 +476,7 @@ func TestBrowserStorageFailures(t *testing.T) {
 	// does not wait for that write (snapshot.js, write-behind), so it is
 	// the page that must refuse to show the authorization page after it:
 	// the mode function is never called, and authorize() says why.
-	b.evaluate("making localStorage refuse the pending sign-in's record", `(() => {
-		const setItem = Storage.prototype.setItem;
-		window.__restoreSetItem = () => { Storage.prototype.setItem = setItem; };
-		Storage.prototype.setItem = function (k, v) {
-			if (String(k).startsWith('mcp-oauth:v1:pending:')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
-			return setItem.call(this, k, v);
-		};
-	})()`)
+	b.evaluate("making localStorage refuse the pending sign-in's record", refuseSetItemJS("mcp-oauth:v1:pending:"))
 	b.newClientInPage("__pendingClient", `{ mcpUrl: `+jsString(demo.MCPURL)+`, redirectUri: location.origin + '/callback.html',
 		mode: async (url) => { window.__shown = url; return undefined; } }`)
 	out = b.settle(20*time.Second, "authorize() when the pending record cannot be stored", `window.__pendingClient.authorize()`)
