@@ -195,7 +195,7 @@ export class Client extends EventTarget {
     // sent.
     let early = null;
     const callOff = new AbortController();
-    if (this.#goReady && globalThis.navigator?.userActivation?.isActive === true) {
+    if (this.#goReady && globalThis.navigator?.userActivation?.isActive === true && (!signal || typeof AbortSignal.any === 'function')) {
       attempt.signal = signal ? AbortSignal.any([signal, callOff.signal]) : callOff.signal;
       early = this.#authorizeWith(this.#goReady, attempt);
     }
