@@ -13,6 +13,7 @@ import { LOCK_TIMEOUT_MS, openBarrier, withLock } from './locks.js';
 import { sweep } from './callback-channel.js';
 import { DEFAULT_POPUP, functionAgent, popupAgent, redirectAgent } from './user-agents.js';
 import { TokenCache } from './records.js';
+import { recordsSnapshot } from './snapshot.js';
 import { canRefreshWithoutEngine, refreshWithoutEngine } from './refresh.js';
 import { TRACE_STEPS, traceOf } from './trace.js';
 import { dpopKeys, dpopProof } from './dpop.js';
@@ -222,26 +223,9 @@ export class Client extends EventTarget {
     return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt, this.#recordsSnapshot())));
   }
 
-  // #recordsSnapshot is this client's stored records (its storage prefix)
-  // from a sync backend that lists its keys, except the tokens and their
-  // refresh plan, which the engine always reads afresh (refresh.js and
-  // other tabs write them under the refresh lock); null otherwise.
+  // #recordsSnapshot is what authorize() hands the engine (snapshot.js).
   #recordsSnapshot() {
-    const s = this.#storage;
-    if (!s.sync || !s.keys) return null;
-    const base = `${this.#prefix}:${CONTRACT.storageKeyVersion}:`;
-    const fresh = [CONTRACT.storageKinds.tokens, CONTRACT.storageKinds.refreshPlan].map((k) => `${base}${k}:`);
-    const records = {};
-    let keys;
-    try {
-      keys = s.keys();
-      for (const k of keys) {
-        if (k.startsWith(base) && !fresh.some((f) => k.startsWith(f))) records[k] = s.getItem(k);
-      }
-    } catch {
-      return null;
-    }
-    return JSON.stringify({ base, fresh, records, keys });
+    return recordsSnapshot(this.#storage, this.#prefix);
   }
 
   async #navigate(returnTo, signal) {

@@ -18,6 +18,35 @@
 // - the engine gets the failure (a storage_error) from its next storage
 //   call of the sign-in.
 // The tokens and their refresh plan are written as before, awaited.
+// Both sides of the snapshot live here, so that they cannot drift apart:
+// recordsSnapshot makes it on the page, snapshots reads it in the Worker.
+
+import { CONTRACT } from './contract.js';
+
+// recordsSnapshot is, as JSON, a client's stored records (its storage
+// prefix) from a sync backend that lists its keys, except the tokens and
+// their refresh plan, which the engine always reads afresh (refresh.js and
+// other tabs write them under the refresh lock), and the backend's key
+// list; null for another backend, or when reading fails.
+export function recordsSnapshot(storage, prefix) {
+  if (!storage.sync || !storage.keys) return null;
+  const base = `${prefix}:${CONTRACT.storageKeyVersion}:`;
+  const fresh = [CONTRACT.storageKinds.tokens, CONTRACT.storageKinds.refreshPlan].map((k) => `${base}${k}:`);
+  const records = {};
+  let keys;
+  try {
+    keys = storage.keys();
+    for (const k of keys) {
+      if (k.startsWith(base) && !fresh.some((f) => k.startsWith(f))) records[k] = storage.getItem(k);
+    }
+  } catch {
+    return null;
+  }
+  return JSON.stringify({ base, fresh, records, keys });
+}
+
+// snapshots wraps a client's host for the engine, as the top of this file
+// says: during(snapshot, fn) answers fn's reads from the snapshot.
 export function snapshots(host) {
   const page = host.storage;
   const writeBehind = typeof host.writeBehind === 'function' ? host.writeBehind : null;

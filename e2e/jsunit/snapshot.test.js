@@ -2,7 +2,8 @@
 // of the snapshot's records are answered in the Worker; the tokens and
 // their refresh plan are always read from the page.
 import { expect } from './node_modules/chai/index.js';
-import { snapshots, withSnapshot } from '/snapshot.js';
+import { recordsSnapshot, snapshots, withSnapshot } from '/snapshot.js';
+import { CONTRACT } from '/contract.js';
 
 describe('snapshot.js', () => {
   const base = 'p:v1:';
@@ -57,6 +58,26 @@ describe('snapshot.js', () => {
     expect(during).to.equal('C');
     expect(c.mcpUrl).to.equal('https://m/mcp');
     expect(c.clear()).to.equal('cleared');
+  });
+});
+
+describe('snapshot.js: the page\'s side', () => {
+  it('recordsSnapshot holds the client\'s records and the key list, never the tokens or their refresh plan; snapshots reads it', async () => {
+    const base = `p:${CONTRACT.storageKeyVersion}:`;
+    const map = new Map([
+      [`${base}${CONTRACT.storageKinds.tokens}:m`, 'T'], [`${base}${CONTRACT.storageKinds.refreshPlan}:m`, 'PLAN'],
+      [`${base}client:i`, 'C'], ['other-app:x', 'X'], ['q:v1:client:i', 'Q'],
+    ]);
+    const storage = { sync: true, keys: () => [...map.keys()], getItem: (k) => map.get(k) ?? null, setItem: (k, v) => map.set(k, v), removeItem: (k) => map.delete(k) };
+    const snap = recordsSnapshot(storage, 'p');
+    expect(JSON.parse(snap).records).to.deep.equal({ [`${base}client:i`]: 'C' });
+    expect(JSON.parse(snap).keys).to.deep.equal([...map.keys()]);
+    const records = snapshots({ storage: { getItem: async (k) => `page:${k}`, setItem: async () => {}, removeItem: async () => {}, keys: async () => [] } });
+    const s = records.host.storage;
+    const seen = await records.during(snap, async () => [await s.getItem(`${base}client:i`), await s.getItem(`${base}${CONTRACT.storageKinds.tokens}:m`), (await s.keys()).length]);
+    expect(seen).to.deep.equal(['C', `page:${base}${CONTRACT.storageKinds.tokens}:m`, 5]);
+    expect(recordsSnapshot({ ...storage, sync: false }, 'p')).to.equal(null);
+    expect(recordsSnapshot({ ...storage, keys: undefined }, 'p')).to.equal(null);
   });
 });
 
