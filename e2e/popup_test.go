@@ -212,9 +212,10 @@ func TestBrowserPopupBlocked(t *testing.T) {
 // user's gesture, authorize() hands the sign-in to the engine before it
 // opens the popup (client.js). A popup blocked all the same (here
 // window.open returns null, as a site setting would make it) rejects with
-// popup_blocked at once and calls the engine's sign-in off: it never asks
-// for a window, leaves no pending sign-in behind, and a sign-in after it
-// works.
+// popup_blocked at once and calls the engine's sign-in off: it never gets
+// a window (with a registration stored the engine asks before the call-off
+// reaches it, and the page refuses), leaves no pending sign-in behind, and
+// a sign-in after it works.
 func TestBrowserPopupBlockedDespiteGesture(t *testing.T) {
 	demo, b := openDemo(t, "popup")
 	b.newClientInPage("__gestureClient", `{ mcpUrl: `+jsString(demo.MCPURL)+`, redirectUri: location.origin + '/callback.html' }`)
@@ -248,6 +249,22 @@ func TestBrowserPopupBlockedDespiteGesture(t *testing.T) {
 	if out := b.settle(30*time.Second, "the next sign-in", `window.__again`); !out.OK {
 		t.Errorf("the sign-in after the blocked one: %s", out)
 	}
+
+	// Again with the registration stored: the engine has nothing to fetch
+	// and asks for the window at once, before the call-off reaches it; the
+	// page refuses.
+	b.removeTokensRecord(demo.MCPURL)
+	b.evaluate("making window.open return null", `(() => { window.__opens = 0; window.open = () => { window.__opens++; return null; }; })()`)
+	b.evaluateWithGesture("authorize() in a click, registration stored", `window.__blocked2 = window.__gestureClient.authorize()`)
+	if out := b.settle(10*time.Second, "authorize() with the popup blocked", `window.__blocked2`); out.OK || out.Code != "popup_blocked" {
+		t.Errorf("authorize() with the registration stored: %s, want popup_blocked", out)
+	}
+	time.Sleep(time.Second)
+	state, err = chromedp.Run(b.ctx, chromedp.Evaluate[string](`window.__opens + ' ' + Object.keys(localStorage).filter((k) => k.includes(':pending:')).length`))
+	if err != nil || state != "1 0" {
+		t.Errorf("with the registration stored, window.open calls and pending sign-ins left: %q (%v), want %q", state, err, "1 0")
+	}
+	b.evaluate("restoring window.open", `window.open = window.__realOpen`)
 }
 
 // coopScenario is an authorization server whose pages send

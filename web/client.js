@@ -156,7 +156,7 @@ export class Client extends EventTarget {
         },
         openAuthorizationUrl: (url, state, redirectUri, attempt) => {
           if (this.#lostWrite) return Promise.reject(this.#lostWrite);
-          if (attempt?.signal?.aborted) return Promise.reject(abortedError('the sign-in'));
+          if (attempt?.signal?.aborted || attempt?.calledOff?.aborted) return Promise.reject(abortedError('the sign-in'));
           if (!isHttpUrl(url)) return Promise.reject(fail('insecure_url', 'refusing to open a non-http(s) authorization URL'));
           return this.#agent.open(url, { state, redirectUri, attempt: attempt || undefined });
         },
@@ -198,6 +198,9 @@ export class Client extends EventTarget {
     const callOff = new AbortController();
     if (this.#goReady && globalThis.navigator?.userActivation?.isActive === true && (!signal || typeof AbortSignal.any === 'function')) {
       attempt.signal = signal ? AbortSignal.any([signal, callOff.signal]) : callOff.signal;
+      // The engine may ask for the window before the call-off reaches it
+      // (nothing to fetch: a stored registration): it is refused here.
+      attempt.calledOff = callOff.signal;
       early = this.#authorizeWith(this.#goReady, attempt);
     }
     try {
