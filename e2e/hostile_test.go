@@ -441,8 +441,9 @@ func refuseSetItemJS(prefix string) string {
 // with storage_error saying storage is full, closes its window and leaves
 // other keys alone; (a2) only the pending sign-in's record cannot be
 // stored: the authorization page is never shown (the engine wrote it
-// without waiting; the page refuses to open after the lost write); (b) localStorage access throws (blocked storage):
-// createClient works, every operation rejects with storage_error, and with
+// without waiting; the page refuses to open after the lost write);
+// (b) localStorage access throws (blocked storage): createClient works,
+// every operation rejects with storage_error, and with
 // storageFallbackToMemory they work (auth_required: not signed in);
 // (c) garbage under the module's keys, for this MCP server and another:
 // the client treats its own as absent (auth_required, a warning), a full

@@ -195,8 +195,9 @@ export class Client extends EventTarget {
     // that sign-in off. Without a gesture the popup is blocked: nothing is
     // sent.
     let early = null;
-    const callOff = new AbortController();
+    let callOff = null;
     if (this.#goReady && globalThis.navigator?.userActivation?.isActive === true && (!signal || typeof AbortSignal.any === 'function')) {
+      callOff = new AbortController();
       attempt.signal = signal ? AbortSignal.any([signal, callOff.signal]) : callOff.signal;
       // The engine may ask for the window before the call-off reaches it
       // (nothing to fetch: a stored registration): it is refused here.
@@ -206,7 +207,7 @@ export class Client extends EventTarget {
     try {
       Object.assign(attempt, this.#agent.start(signal)); // the popup opens here, inside the click
     } catch (e) {
-      callOff.abort();
+      callOff?.abort();
       early?.catch(() => {});
       return Promise.reject(toError(e));
     }

@@ -102,6 +102,14 @@ export function pingInit(session, token) {
 
 export const median = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
 
+// pinger is one MCP ping through fetchFn in session (with token as
+// Bearer, for a plain fetch), read to its end; a timed unit of pairedRuns.
+export const pinger = (fetchFn, url, session, token = null) => async () => {
+  const resp = await fetchFn(url, pingInit(session, token));
+  await resp.text();
+  if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
+};
+
 // hotPath measures, in a warm page with a valid token:
 //  - getToken (the per-request token read) in µs per call: `iterations`
 //    awaited calls timed together, `batches` times after one warm-up batch;
@@ -121,12 +129,7 @@ export async function hotPath({ getToken, wrappedFetch, mcpUrl, iterations = 100
   if (!token) throw new Error('no valid token for the hot path');
   const plainFetch = (u, init) => fetch(u, init);
   const { session } = await connectAndListTools(wrappedFetch, mcpUrl);
-  const ping = (fetchFn, withToken) => async () => {
-    const resp = await fetchFn(mcpUrl, pingInit(session, withToken ? token : null));
-    await resp.text();
-    if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
-  };
-  const { a: plain, b: wrapped, diffs, n } = await pairedRuns(ping(plainFetch, true), ping(wrappedFetch, false), pairs);
+  const { a: plain, b: wrapped, diffs, n } = await pairedRuns(pinger(plainFetch, mcpUrl, session, token), pinger(wrappedFetch, mcpUrl, session), pairs);
   return {
     getTokenUs: median(perCallUs), getTokenBatchesUs: perCallUs,
     fetchOverheadMs: median(diffs), plainFetchMs: median(plain), wrappedFetchMs: median(wrapped), pairs: n,

@@ -13,7 +13,7 @@
 //                  bench.expiredWarm() in the same page
 // ?mode=returning  load, then straight to tools/list with the stored token
 // &mcp=<MCP URL>
-import { params, sleep, deferred, median, connectAndListTools, expiredWarm, hotPath, installBench, pairedRuns, pingInit } from './common.js';
+import { params, sleep, deferred, median, connectAndListTools, expiredWarm, hotPath, installBench, pairedRuns, pinger } from './common.js';
 
 const bench = installBench(params.get('mode'));
 const mcpUrl = params.get('mcp');
@@ -147,12 +147,7 @@ try {
   bench.dpopFetch = async (pairs) => {
     const bearer = await connectAndListTools(client.fetch, mcpUrl);
     const dpop = await connectAndListTools(dpopClient.fetch, dpopClient.mcpUrl);
-    const ping = (fetchFn, url, session) => async () => {
-      const resp = await fetchFn(url, pingInit(session, null));
-      await resp.text();
-      if (!resp.ok) throw new Error(`ping: HTTP ${resp.status}`);
-    };
-    const { a, b, diffs, n } = await pairedRuns(ping(client.fetch, mcpUrl, bearer.session), ping(dpopClient.fetch, dpopClient.mcpUrl, dpop.session), pairs);
+    const { a, b, diffs, n } = await pairedRuns(pinger(client.fetch, mcpUrl, bearer.session), pinger(dpopClient.fetch, dpopClient.mcpUrl, dpop.session), pairs);
     return { bearerFetchMs: median(a), dpopFetchMs: median(b), dpopOverheadMs: median(diffs), pairs: n, tools: dpop.tools };
   };
 
