@@ -31,13 +31,14 @@ import (
 // (111–113) ms, for about 20 ms of the engine's time in the background.
 const warmUpRuns = 20
 
-// warmUpLoop runs warmUp up to warmUpRuns times, pausing between runs, and
-// stops when a sign-in begins (BeginAuthorization: its code then runs for
-// real, and the warm-up would only compete with it) or ctx ends. It
-// returns how many runs it made.
-func (c *Client) warmUpLoop(ctx context.Context) int {
+// warmUpLoop runs step (Prepare passes warmUp) up to warmUpRuns times,
+// pausing between runs, and stops when a sign-in begins
+// (BeginAuthorization: its code then runs for real, and the warm-up would
+// only compete with it), when ctx ends or when step fails. It returns how
+// many runs it completed.
+func (c *Client) warmUpLoop(ctx context.Context, step func() error) int {
 	for i := 0; i < warmUpRuns; i++ {
-		if c.signInBegun.Load() || ctx.Err() != nil || c.warmUp() != nil {
+		if c.signInBegun.Load() || ctx.Err() != nil || step() != nil {
 			return i
 		}
 		select {

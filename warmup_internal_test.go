@@ -22,9 +22,9 @@ func TestWarmUpRunsEveryStep(t *testing.T) {
 	}
 }
 
-// Prepare's warm-up repeats the steps warmUpRuns times, and makes no run
-// once a sign-in has begun (even one that failed at once), or after the
-// caller gave up.
+// Prepare's warm-up runs its step warmUpRuns times, stops as soon as a
+// sign-in begins (even one that fails at once) or the caller gives up,
+// and after a step that fails.
 func TestWarmUpLoopStopsForASignIn(t *testing.T) {
 	noNetwork := func(*http.Request) (*http.Response, error) { return nil, errors.New("no network in this test") }
 	newC := func() *Client {
@@ -34,19 +34,47 @@ func TestWarmUpLoopStopsForASignIn(t *testing.T) {
 		}
 		return c
 	}
-	if n := newC().warmUpLoop(context.Background()); n != warmUpRuns {
-		t.Errorf("a client nobody uses: %d runs, want %d", n, warmUpRuns)
+	counting := func(then func(n int) error) (func() error, *int) {
+		calls := 0
+		return func() error { calls++; return then(calls) }, &calls
 	}
+	check := func(what string, runs, want int, calls *int, wantCalls int) {
+		t.Helper()
+		if runs != want || *calls != wantCalls {
+			t.Errorf("%s: %d runs and %d calls of the step, want %d and %d", what, runs, *calls, want, wantCalls)
+		}
+	}
+	ok := func(int) error { return nil }
+
+	step, calls := counting(ok)
+	check("a client nobody uses", newC().warmUpLoop(context.Background(), step), warmUpRuns, calls, warmUpRuns)
+
+	// A sign-in that begins during the warm-up (here from the third run,
+	// and failing at once without a network) ends it.
 	c := newC()
-	if _, err := c.BeginAuthorization(context.Background(), AuthorizeOptions{}); err == nil {
-		t.Fatal("BeginAuthorization without a network succeeded")
-	}
-	if n := c.warmUpLoop(context.Background()); n != 0 {
-		t.Errorf("after a sign-in began: %d runs, want 0", n)
-	}
+	step, calls = counting(func(n int) error {
+		if n == 3 {
+			if _, err := c.BeginAuthorization(context.Background(), AuthorizeOptions{}); err == nil {
+				t.Error("BeginAuthorization without a network succeeded")
+			}
+		}
+		return nil
+	})
+	check("a sign-in begun in the third run", c.warmUpLoop(context.Background(), step), 3, calls, 3)
+	step, calls = counting(ok)
+	check("after a sign-in began", c.warmUpLoop(context.Background(), step), 0, calls, 0)
+
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if n := newC().warmUpLoop(ctx); n != 0 {
-		t.Errorf("with its context ended: %d runs, want 0", n)
-	}
+	step, calls = counting(func(n int) error {
+		if n == 2 {
+			cancel()
+		}
+		return nil
+	})
+	check("the caller gives up in the second run", newC().warmUpLoop(ctx, step), 2, calls, 2)
+	step, calls = counting(ok)
+	check("with its context ended", newC().warmUpLoop(ctx, step), 0, calls, 0)
+
+	step, calls = counting(func(int) error { return errors.New("a step refused the made-up sign-in") })
+	check("a failing step", newC().warmUpLoop(context.Background(), step), 0, calls, 1)
 }
