@@ -172,7 +172,7 @@ func (c *Client) BeginAuthorization(ctx context.Context, opts AuthorizeOptions) 
 func (c *Client) Prepare(ctx context.Context) error {
 	_, err := c.discover(context.WithValue(ctx, quietKey{}, true), nil, false)
 	if c.cfg.WarmUp && (err == nil || errors.Is(err, errDiscoveryUnsure)) {
-		c.warmUpLoop(ctx, c.warmUp) // warmup.go
+		c.warmUpLoop(ctx) // warmup.go
 	}
 	if errors.Is(err, errDiscoveryUnsure) {
 		return nil

@@ -22,7 +22,7 @@ func TestWarmUpRunsEveryStep(t *testing.T) {
 	}
 }
 
-// Prepare's warm-up runs its step warmUpRuns times, stops as soon as a
+// Prepare's warm-up runs warmUpStep warmUpRuns times, stops as soon as a
 // sign-in begins (even one that fails at once) or the caller gives up,
 // and after a step that fails.
 func TestWarmUpLoopStopsForASignIn(t *testing.T) {
@@ -34,9 +34,11 @@ func TestWarmUpLoopStopsForASignIn(t *testing.T) {
 		}
 		return c
 	}
-	counting := func(then func(n int) error) (func() error, *int) {
+	defer func(step func(*Client) error) { warmUpStep = step }(warmUpStep)
+	counting := func(then func(n int) error) *int {
 		calls := 0
-		return func() error { calls++; return then(calls) }, &calls
+		warmUpStep = func(*Client) error { calls++; return then(calls) }
+		return &calls
 	}
 	check := func(what string, runs, want int, calls *int, wantCalls int) {
 		t.Helper()
@@ -46,13 +48,13 @@ func TestWarmUpLoopStopsForASignIn(t *testing.T) {
 	}
 	ok := func(int) error { return nil }
 
-	step, calls := counting(ok)
-	check("a client nobody uses", newC().warmUpLoop(context.Background(), step), warmUpRuns, calls, warmUpRuns)
+	calls := counting(ok)
+	check("a client nobody uses", newC().warmUpLoop(context.Background()), warmUpRuns, calls, warmUpRuns)
 
 	// A sign-in that begins during the warm-up (here from the third run,
 	// and failing at once without a network) ends it.
 	c := newC()
-	step, calls = counting(func(n int) error {
+	calls = counting(func(n int) error {
 		if n == 3 {
 			if _, err := c.BeginAuthorization(context.Background(), AuthorizeOptions{}); err == nil {
 				t.Error("BeginAuthorization without a network succeeded")
@@ -60,21 +62,21 @@ func TestWarmUpLoopStopsForASignIn(t *testing.T) {
 		}
 		return nil
 	})
-	check("a sign-in begun in the third run", c.warmUpLoop(context.Background(), step), 3, calls, 3)
-	step, calls = counting(ok)
-	check("after a sign-in began", c.warmUpLoop(context.Background(), step), 0, calls, 0)
+	check("a sign-in begun in the third run", c.warmUpLoop(context.Background()), 3, calls, 3)
+	calls = counting(ok)
+	check("after a sign-in began", c.warmUpLoop(context.Background()), 0, calls, 0)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	step, calls = counting(func(n int) error {
+	calls = counting(func(n int) error {
 		if n == 2 {
 			cancel()
 		}
 		return nil
 	})
-	check("the caller gives up in the second run", newC().warmUpLoop(ctx, step), 2, calls, 2)
-	step, calls = counting(ok)
-	check("with its context ended", newC().warmUpLoop(ctx, step), 0, calls, 0)
+	check("the caller gives up in the second run", newC().warmUpLoop(ctx), 2, calls, 2)
+	calls = counting(ok)
+	check("with its context ended", newC().warmUpLoop(ctx), 0, calls, 0)
 
-	step, calls = counting(func(int) error { return errors.New("a step refused the made-up sign-in") })
-	check("a failing step", newC().warmUpLoop(context.Background(), step), 0, calls, 1)
+	calls = counting(func(int) error { return errors.New("a step refused the made-up sign-in") })
+	check("a failing step", newC().warmUpLoop(context.Background()), 0, calls, 1)
 }
