@@ -5,6 +5,11 @@
 // remote.js. The engine fetches from here (a dedicated worker has the
 // page's origin, so CORS is the same); storage, windows, locks and events
 // are the page's, reached through the host object each client was given.
+// errors.js and contract.js are imported by the modules below; imported
+// here too, they are requested with them rather than after them (one wave,
+// as mcp-oauth.js does), and the wasm's request leaves sooner.
+import './errors.js';
+import './contract.js';
 import './wasm_exec.js';
 import { Peer } from './remote.js';
 import { compileWasm, runEngine } from './wasm.js';

@@ -29,6 +29,7 @@ import './locks.js';
 import './callback-channel.js';
 import './user-agents.js';
 import './records.js';
+import './snapshot.js';
 import './refresh.js';
 import './trace.js';
 import './dpop.js';
