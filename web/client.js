@@ -218,18 +218,13 @@ export class Client extends EventTarget {
   }
 
   // #authorizeWith calls the engine's authorize at once (its message leaves
-  // now), with the records it will read, so that it need not ask this page
-  // for each of them (a round trip each, slow while the page is busy with
-  // the popup).
+  // now), with the records it will read (recordsSnapshot, snapshot.js), so
+  // that it need not ask this page for each of them (a round trip each,
+  // slow while the page is busy with the popup).
   async #authorizeWith(engine, attempt) {
     if (attempt.signal?.aborted) throw abortedError('the sign-in');
     this.#lostWrite = null;
-    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt, this.#recordsSnapshot())));
-  }
-
-  // #recordsSnapshot is what authorize() hands the engine (snapshot.js).
-  #recordsSnapshot() {
-    return recordsSnapshot(this.#storage, this.#prefix);
+    return JSON.parse(await goCall(engine.authorize(attempt.signal, attempt, recordsSnapshot(this.#storage, this.#prefix))));
   }
 
   async #navigate(returnTo, signal) {
