@@ -45,6 +45,7 @@
 // Stdout: one line per request (never token values) and exactly one JSON line when
 // ready: {"ready":true,"url":"http://127.0.0.1:PORT/mcp"}
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
@@ -162,7 +163,8 @@ async function verifyByIntrospection(token) {
   }
   if (!data.active) throw new InvalidTokenError('Token is not active');
   const bound = data.cnf?.jkt;
-  if (bound ? dpopVerified.get(token) !== bound : data.token_type !== 'Bearer') {
+  const proven = dpopProven.getStore(); // this request's proof, if any (dpopFront)
+  if (bound ? !(proven && proven.token === token && proven.jkt === bound) : data.token_type !== 'Bearer') {
     throw new InvalidTokenError(bound ? 'DPoP-bound token without a proof by its key' : 'Not a Bearer access token');
   }
   if (data.iss && data.iss !== asMetadata.issuer) throw new InvalidTokenError('Token issuer mismatch');
@@ -206,9 +208,12 @@ const verifier = {
   },
 };
 
-// dpopVerified maps a token to the thumbprint of the key whose proof came
-// with it, for the request being handled (the verifier checks cnf.jkt).
-const dpopVerified = new Map();
+// dpopProven holds, for the request being handled and nothing else, the
+// token and the thumbprint of the key whose proof came with it (the
+// verifier checks cnf.jkt against it). A map keyed by token was shared by
+// all requests: while the owner's DPoP request was open (a standing SSE
+// GET), the same token sent as Bearer by anyone passed.
+const dpopProven = new AsyncLocalStorage();
 const seenJti = new Set();
 
 async function dpopFront(req, res, next) {
@@ -219,6 +224,7 @@ async function dpopFront(req, res, next) {
     res.set('WWW-Authenticate', `DPoP error="invalid_token", error_description="${why}", algs="ES256"`);
     res.status(401).json({ error: 'invalid_token', error_description: why });
   };
+  let jkt;
   try {
     const { payload, protectedHeader } = await jose.jwtVerify(String(req.headers.dpop || ''), jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: ['ES256'], maxTokenAge: '60s', clockTolerance: 5 });
     const htu = new URL(req.originalUrl, MCP_URL);
@@ -229,13 +235,12 @@ async function dpopFront(req, res, next) {
     if (payload.ath !== ath) return refuse('ath');
     if (!payload.jti || seenJti.has(payload.jti)) return refuse('jti');
     seenJti.add(payload.jti);
-    dpopVerified.set(token, await jose.calculateJwkThumbprint(protectedHeader.jwk));
+    jkt = await jose.calculateJwkThumbprint(protectedHeader.jwk);
   } catch (err) {
     return refuse(`proof rejected: ${err.code ?? err.message}`);
   }
-  res.on('finish', () => dpopVerified.delete(token));
   req.headers.authorization = `Bearer ${token}`; // for the SDK's middleware, after the checks above
-  return next();
+  return dpopProven.run({ token, jkt }, next);
 }
 
 const bearerAuth = requireBearerAuth({
